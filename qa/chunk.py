@@ -1,0 +1,101 @@
+"""Cut documents into sentence-aware passages.
+
+Passages are runs of whole sentences of roughly `target_words` words, ending at a paragraph
+break when one is near, overlapping the previous passage by a sentence so that a fact stated
+across a boundary is still found whole in one passage. Only a sentence longer than
+`max_words` is ever cut, and then at word boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .config import ChunkSettings
+from .records import Document, Passage
+from .sentences import sentence_spans
+
+_WORD = re.compile(r"\S+")
+
+
+def _units(doc: Document, max_words: int) -> list[tuple[int, int, int, bool]]:
+    """(start, end, words, ends_paragraph) for each sentence, long sentences pre-split."""
+    units: list[tuple[int, int, int, bool]] = []
+    text = doc.text
+    for s, e in sentence_spans(text):
+        words = list(_WORD.finditer(text, s, e))
+        ends_para = text.startswith("\n\n", e) or e >= len(text.rstrip())
+        if len(words) <= max_words:
+            units.append((s, e, len(words), ends_para))
+            continue
+        for i in range(0, len(words), max_words):
+            group = words[i : i + max_words]
+            last = i + max_words >= len(words)
+            units.append((group[0].start(), group[-1].end(), len(group), ends_para and last))
+    return units
+
+
+def _group(units: list[tuple[int, int, int, bool]], cfg: ChunkSettings) -> list[tuple[int, int]]:
+    """Index ranges [i, j) of units forming each passage, before overlap is added."""
+    groups: list[tuple[int, int]] = []
+    i, n = 0, len(units)
+    while i < n:
+        words, j, last_break = 0, i, None
+        while j < n and (j == i or words + units[j][2] <= cfg.max_words):
+            words += units[j][2]
+            j += 1
+            if units[j - 1][3] and words >= cfg.min_words:
+                last_break = j  # a paragraph end at an acceptable size
+            if words >= cfg.target_words:
+                break
+        if j < n and not units[j - 1][3] and last_break is not None:
+            j = last_break  # stopped mid-paragraph: end at the last paragraph break instead
+        groups.append((i, j))
+        i = j
+    # fold a short tail into the previous passage when it fits
+    if len(groups) >= 2:
+        (a, b), (c, d) = groups[-2], groups[-1]
+        tail = sum(u[2] for u in units[c:d])
+        both = sum(u[2] for u in units[a:d])
+        if tail < cfg.min_words and both <= cfg.max_words:
+            groups[-2:] = [(a, d)]
+    return groups
+
+
+def chunk_document(doc: Document, cfg: ChunkSettings) -> list[Passage]:
+    units = _units(doc, cfg.max_words)
+    if not units:
+        return []
+    passages: list[Passage] = []
+    prev_i = -1
+    for ordinal, (i, j) in enumerate(_group(units, cfg), start=1):
+        first = i
+        if i > 0 and cfg.overlap_sentences > 0:
+            # overlap with whole sentences, keeping the passage under max_words and never
+            # swallowing the previous passage whole
+            back = max(prev_i + 1, i - cfg.overlap_sentences)
+            if back < i and sum(u[2] for u in units[back:j]) <= cfg.max_words:
+                first = back
+        prev_i = i
+        start, end = units[first][0], units[j - 1][1]
+        line_start, line_end = doc.lines_for(start, end)
+        passages.append(
+            Passage(
+                pid=f"{doc.doc_id}:{ordinal}",
+                doc_id=doc.doc_id,
+                path=doc.path,
+                title=doc.title,
+                text=doc.text[start:end],
+                start=start,
+                end=end,
+                line_start=line_start,
+                line_end=line_end,
+                date=doc.date,
+                byline=doc.byline,
+            )
+        )
+    return passages
+
+
+def chunk_documents(docs: Iterable[Document], cfg: ChunkSettings) -> list[Passage]:
+    return [p for doc in docs for p in chunk_document(doc, cfg)]

@@ -1,0 +1,108 @@
+"""The `qa` command line.
+
+Each subcommand lives in `qa/commands/<name>.py` and is imported only when it runs, so
+`qa --help` never pays for torch, FAISS or spaCy. Every problem the user can fix ends as one
+line on stderr and exit code 2; Ctrl+C ends with 130 and no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+# name -> (module, one-line help shown by `qa --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "chat": ("qa.commands.chat", "Chat with your documents in a terminal app (the default corpus: seeds/)."),
+    "ask": ("qa.commands.ask", "Answer one question with the exact words of the sources."),
+    "batch": ("qa.commands.batch", "Answer a file of questions (.txt, .jsonl, .csv) into .jsonl or .csv."),
+    "search": ("qa.commands.search", "Show the passages that best match a question."),
+    "index": ("qa.commands.index", "Build or refresh the index of a file or folder."),
+    "eval": ("qa.commands.eval", "Evaluate retrieval and answers on a gold question set."),
+    "bench": ("qa.commands.bench", "Measure speed and memory on this machine."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on demand (click's documented pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, (module, _) in COMMANDS.items() if _available(module)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or not _available(COMMANDS[cmd_name][0]):
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        return module.command  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(package_name="qa", prog_name="qa")
+def main() -> None:
+    """qa — ask questions of a folder of documents and get extractive answers:
+    words that really stand in the documents, each with the file, article and lines
+    it comes from.
+
+    \b
+    Quick start (the bundled corpus in seeds/ is indexed on first use):
+      qa chat                              the terminal chat
+      qa ask "How many people were killed?"
+      qa index ~/notes && qa chat ~/notes  your own folder of .txt/.md files
+    """
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one line and exit code 2."""
+    from .errors import QAError
+
+    prog = "qa"
+    try:
+        rv = main.main(args=argv, prog_name=prog, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx is not None else prog
+        _error(f"{cmd}: {exc.format_message()} (see {cmd} --help)")
+        return 2
+    except click.ClickException as exc:
+        _error(f"{prog}: {exc.format_message()}")
+        return exc.exit_code
+    except click.Abort:
+        _error(f"{prog}: interrupted")
+        return 130
+    except KeyboardInterrupt:
+        _error(f"{prog}: interrupted")
+        return 130
+    except QAError as exc:
+        _error(f"{prog}: error: {exc}")
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    return rv if isinstance(rv, int) else 0
+
+
+def _error(message: str) -> None:
+    text = " ".join(message.split())  # exactly one line, whatever the message held
+    print(text, file=sys.stderr)
+
+
+def entry() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    entry()

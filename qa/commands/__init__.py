@@ -1,0 +1,1 @@
+"""One module per `qa` subcommand, each exposing a click `command`."""

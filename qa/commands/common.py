@@ -1,0 +1,132 @@
+"""Options, progress display and output helpers shared by the subcommands.
+
+Human-facing messages go to stderr so that stdout carries only results (and `--json`
+output stays machine-readable); document text is always printed as data, never markup.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import RETRIEVERS
+
+F = Callable[..., Any]
+
+
+def corpus_options(f: F) -> F:
+    """--corpus/-c and --index-dir: which documents and which index to use."""
+    f = click.option(
+        "--index-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Index directory (default: index/seeds for the bundled corpus, "
+        "index/<name>-<hash> for another corpus).",
+    )(f)
+    f = click.option(
+        "--corpus",
+        "-c",
+        "corpus",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="File or folder the index was built from (default: the bundled seeds/). Repeatable.",
+    )(f)
+    return f
+
+
+def retrieval_options(default_k: int = 5) -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        f = click.option(
+            "--retriever",
+            "-r",
+            type=click.Choice(RETRIEVERS),
+            default="hybrid",
+            show_default=True,
+            help="hybrid fuses the dense and BM25 rankings (reciprocal-rank fusion).",
+        )(f)
+        f = click.option(
+            "-k",
+            "k",
+            type=click.IntRange(min=1, max=1000),
+            default=default_k,
+            show_default=True,
+            help="How many passages to retrieve.",
+        )(f)
+        return f
+
+    return deco
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(f)
+
+
+def stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def stdout_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def notify(message: str) -> None:
+    """A status message for the user, on stderr."""
+    from rich.text import Text
+
+    stderr_console().print(Text(message, style="yellow"))
+
+
+@contextmanager
+def build_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar fed by the index builder's (stage, done, total) callbacks."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda stage, done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    labels = {"read": "Reading documents", "embed": "Embedding passages", "write": "Writing index"}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def open_engine(corpus: tuple[Path, ...], index_dir: Path | None, quiet: bool = False, build_missing: bool = False):  # type: ignore[no-untyped-def]
+    """The Engine for the CLI options, with rebuild messages and a progress bar on stderr."""
+    from ..engine import Engine
+
+    with build_progress(quiet) as progress:
+        return Engine.open(
+            list(corpus) or None,
+            index_dir,
+            build_missing=build_missing,
+            progress=progress,
+            notify=notify,
+        )
+
+
+def print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))

@@ -1,0 +1,90 @@
+"""`qa index`: build or refresh an index, with progress and a summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .common import build_progress, notify, print_json, stdout_console
+
+
+@click.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the index (default: index/seeds for the bundled corpus, "
+    "index/<name>-<hash> otherwise).",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the index is up to date.")
+@click.option(
+    "--backend",
+    type=click.Choice(["torch", "onnx-int8"]),
+    default=None,
+    help="Encoder implementation of all-MiniLM-L6-v2 (default: $QA_BACKEND or torch).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backend: str | None, as_json: bool, quiet: bool) -> None:
+    """Build or refresh the index of PATHS (files or folders of .txt/.md; default: seeds/).
+
+    The index is written to a temporary directory and renamed into place, so an
+    interrupted build never leaves a broken index behind. An up-to-date index is
+    left as it is unless --force is given.
+    """
+    from dataclasses import replace
+
+    from ..config import default_index_dir, default_settings
+    from ..engine import resolve_paths
+    from ..errors import IndexError_
+    from ..store import build_index, read_manifest, staleness
+
+    corpus = resolve_paths(list(paths) or None)
+    target = index_dir or default_index_dir(corpus)
+    settings = default_settings()
+    if backend:
+        settings = replace(settings, backend=backend)
+    started = time.perf_counter()
+    reason = "forced" if force else None
+    if not force:
+        try:
+            manifest = read_manifest(target)
+            reason = staleness(manifest, corpus, settings)
+            if reason is None and manifest.get("backend") != settings.backend:
+                reason = f"it was built with the {manifest.get('backend')} encoder"
+        except IndexError_ as exc:
+            reason = str(exc) if target.exists() else "no index yet"
+    if reason is None:
+        summary = {"index_dir": str(target), "status": "up to date", **manifest["counts"]}
+    else:
+        with build_progress(quiet or as_json) as progress:
+            index = build_index(corpus, target, settings, progress=progress, notify=notify)
+        summary = {
+            "index_dir": str(target),
+            "status": "built",
+            "reason": reason,
+            **index.manifest["counts"],
+            "seconds": round(time.perf_counter() - started, 2),
+            "passages_per_second": index.manifest["timings"]["passages_per_second"],
+            "skipped_files": index.manifest["corpus"]["skipped"],
+        }
+    if as_json:
+        print_json(summary)
+        return
+    from rich.text import Text
+
+    out = stdout_console()
+    if summary["status"] == "up to date":
+        out.print(Text(f"Index {target} is up to date: {summary['documents']} documents, {summary['passages']} passages (use --force to rebuild)."))
+        return
+    out.print(
+        Text(
+            f"Indexed {summary['files']} files → {summary['documents']} documents, {summary['passages']} passages "
+            f"in {summary['seconds']:.1f} s ({summary['passages_per_second']:.1f} passages/s embedding) → {target}"
+        )
+    )
+    for skipped in summary["skipped_files"]:
+        out.print(Text(f"  skipped {skipped['path']}: {skipped['reason']}", style="yellow"))

@@ -1,0 +1,66 @@
+"""Defaults and where things live.
+
+Everything that changes what an index contains (model, chunking) is a setting recorded in
+the index manifest, so an index built with other settings is detected rather than misused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PROJECT_ROOT / "seeds"
+INDEX_ROOT = PROJECT_ROOT / "index"
+
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How documents are cut into passages (sentence-aware, small overlap)."""
+
+    min_words: int = 60
+    target_words: int = 120
+    max_words: int = 200
+    overlap_sentences: int = 1
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Everything an index depends on besides the corpus itself."""
+
+    model: str = "all-MiniLM-L6-v2"
+    backend: str = "torch"  # the encoder implementation: "torch" or "onnx-int8"
+    chunk: ChunkSettings = ChunkSettings()
+
+    def to_json(self) -> dict[str, object]:
+        return {"model": self.model, "backend": self.backend, "chunk": self.chunk.to_json()}
+
+
+def default_settings() -> IndexSettings:
+    """Settings from the environment (QA_BACKEND) or the defaults."""
+    backend = os.environ.get("QA_BACKEND", IndexSettings.backend)
+    return IndexSettings(backend=backend)
+
+
+def is_default_corpus(paths: list[Path]) -> bool:
+    return [p.resolve() for p in paths] == [DEFAULT_CORPUS.resolve()]
+
+
+def default_index_dir(paths: list[Path]) -> Path:
+    """index/seeds for the bundled corpus; index/<name>-<hash> for any other set of paths.
+
+    Derived from the resolved paths so `qa index DIR` and `qa chat DIR` meet the same index.
+    """
+    if not paths or is_default_corpus(paths):
+        return INDEX_ROOT / "seeds"
+    resolved = sorted(str(p.resolve()) for p in paths)
+    digest = hashlib.sha256("\n".join(resolved).encode()).hexdigest()[:10]
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(resolved[0]).name)
+    return INDEX_ROOT / f"{name or 'corpus'}-{digest}"

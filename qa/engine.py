@@ -1,0 +1,123 @@
+"""The one object the CLI and the TUI talk to: open (or build) an index, search, ask.
+
+It owns the policy for indexes that are missing or stale: the bundled corpus is rebuilt
+automatically with a message; any other corpus is rebuilt only when the caller asks for it
+(e.g. `qa chat PATH` building on first run), otherwise the user is told the command to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import DEFAULT_CORPUS, IndexSettings, default_index_dir, default_settings, is_default_corpus
+from .errors import IndexError_, UsageError
+from .records import Hit
+from .store import BuildProgress, Index, build_index, load_index, read_manifest, rebuild_hint, staleness
+
+if TYPE_CHECKING:
+    from .answer import Answer
+
+Notify = Callable[[str], None]
+
+
+def resolve_paths(paths: Sequence[str | Path] | None) -> list[Path]:
+    """The corpus paths to use (the bundled seeds when none are given); each must exist."""
+    if not paths:
+        return [DEFAULT_CORPUS]
+    out = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if not path.exists():
+            raise UsageError(f"no such file or folder: {p}")
+        out.append(path)
+    return out
+
+
+@dataclass
+class Engine:
+    index: Index
+    searcher: Any  # qa.retrieve.Searcher
+
+    @classmethod
+    def open(
+        cls,
+        paths: Sequence[str | Path] | None = None,
+        index_dir: str | Path | None = None,
+        settings: IndexSettings | None = None,
+        build_missing: bool = False,
+        progress: BuildProgress | None = None,
+        notify: Notify | None = None,
+        fusion: str = "rrf",
+    ) -> Engine:
+        index = open_index(paths, index_dir, settings, build_missing, progress, notify)
+        from .retrieve import Searcher
+
+        return cls(index=index, searcher=Searcher(index, fusion=fusion))
+
+    def search(self, question: str, k: int = 5, retriever: str = "hybrid") -> list[Hit]:
+        return self.searcher.search(question, k=k, retriever=retriever)
+
+    def search_many(self, questions: Sequence[str], k: int = 5, retriever: str = "hybrid") -> list[list[Hit]]:
+        return self.searcher.search_many(questions, k=k, retriever=retriever)
+
+    def warm_up(self) -> None:
+        """Load the query encoder now rather than on the first question."""
+        self.searcher.embed_queries(["warm up"])
+
+    def ask(self, question: str, **options: Any) -> Answer:
+        return self.ask_many([question], **options)[0]
+
+    def ask_many(self, questions: Sequence[str], k: int = 5, retriever: str = "hybrid", **options: Any) -> list[Answer]:
+        from .answer import answer_questions
+
+        return answer_questions(self, list(questions), k=k, retriever=retriever, **options)
+
+
+def open_index(
+    paths: Sequence[str | Path] | None = None,
+    index_dir: str | Path | None = None,
+    settings: IndexSettings | None = None,
+    build_missing: bool = False,
+    progress: BuildProgress | None = None,
+    notify: Notify | None = None,
+) -> Index:
+    """Load the index for `paths`, building or rebuilding it where policy allows."""
+    settings = settings or default_settings()
+    explicit_dir = index_dir is not None
+    if paths is None and explicit_dir:
+        # an index named by directory alone: check it against the paths it was built from
+        manifest = read_manifest(Path(index_dir))  # type: ignore[arg-type]
+        recorded = [Path(p) for p in manifest["corpus"].get("paths", [])]
+        if recorded and all(p.exists() for p in recorded):
+            paths = recorded
+    corpus_paths = resolve_paths(paths)
+    target = Path(index_dir) if explicit_dir else default_index_dir(corpus_paths)
+    auto = is_default_corpus(corpus_paths) or build_missing
+    say = notify or (lambda _msg: None)
+
+    reason: str | None
+    try:
+        manifest = read_manifest(target)
+        reason = staleness(manifest, corpus_paths, settings)
+    except IndexError_ as exc:
+        if not auto:
+            raise
+        manifest, reason = None, None if not target.exists() else str(exc)
+        if reason is None:
+            say(f"building the index for {', '.join(map(str, corpus_paths))} in {target} (first run)")
+    if reason is not None:
+        if not auto:
+            raise IndexError_(f"the index at {target} is out of date: {reason}; {rebuild_hint(target, manifest)}")
+        say(f"rebuilding the index in {target}: {reason}")
+    if manifest is None or reason is not None:
+        return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
+    try:
+        return load_index(target)
+    except IndexError_ as exc:
+        if not auto:
+            raise
+        say(f"rebuilding the index in {target}: {exc}")
+        return build_index(corpus_paths, target, settings, progress=progress, notify=notify)

@@ -1,0 +1,224 @@
+"""The records that flow between the stages: ingest → chunk → index → retrieve → answer.
+
+They are plain frozen dataclasses so every stage can be a pure function of its inputs and
+so that they serialise to JSON (the passages file, `--json` output) without pickle.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LineSpan:
+    """A stretch of `Document.text` that came from one line of the source file.
+
+    Cleaning rewrites whitespace and joins hard-wrapped lines, so offsets in the clean text
+    differ from offsets in the file; these spans are the map back, which is what lets every
+    passage and answer say `file:start-end` truthfully.
+    """
+
+    start: int  # offset in Document.text (inclusive)
+    end: int  # offset in Document.text (exclusive)
+    line: int  # 1-based line number in the source file
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article, cleaned. A file may hold several."""
+
+    doc_id: str  # stable: "<path>#<n>", n = 1-based article number within the file
+    path: str  # the file, relative to the corpus root (POSIX separators)
+    title: str
+    text: str  # cleaned body: paragraphs joined by "\n\n", single spaces inside a paragraph
+    spans: tuple[LineSpan, ...]  # sorted by start; cover every non-blank char of text
+    byline: str | None = None
+    date: str | None = None
+    title_line: int | None = None  # source line of the title, when the title is in the file
+
+    def lines_for(self, start: int, end: int) -> tuple[int, int]:
+        """Source line range (1-based, inclusive) holding text[start:end]."""
+        if not self.spans:
+            return (self.title_line or 1, self.title_line or 1)
+        starts = [s.start for s in self.spans]
+        first = max(0, bisect.bisect_right(starts, start) - 1)
+        # skip spans that end before `start` (e.g. start falls on a paragraph break)
+        while first + 1 < len(self.spans) and self.spans[first].end <= start:
+            first += 1
+        last = max(first, bisect.bisect_left(starts, end) - 1)
+        lines = [s.line for s in self.spans[first : last + 1]]
+        return (min(lines), max(lines))
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or part of one) that ingest did not use, and why — shown to the user."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: tuple[Document, ...]
+    files: tuple[str, ...]  # every file read, relative paths, sorted
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[str, ...] = ()
+    root: str = ""  # absolute path the relative paths are relative to
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable excerpt: a run of whole sentences from one document."""
+
+    pid: str  # stable: "<doc_id>:<ordinal>"
+    doc_id: str
+    path: str
+    title: str
+    text: str  # == document.text[start:end]
+    start: int  # char offsets into Document.text
+    end: int
+    line_start: int  # 1-based, inclusive, in the source file
+    line_end: int
+    date: str | None = None
+    byline: str | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line_start}-{self.line_end}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Passage:
+        return cls(**obj)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage returned for a question, with what each retriever thought of it."""
+
+    passage: Passage
+    score: float  # the score the ranking was made by (fused score for hybrid)
+    rank: int  # 1-based rank in this result list
+    ranks: dict[str, int | None] = field(default_factory=dict)  # {"dense": 3, "bm25": None}
+    scores: dict[str, float | None] = field(default_factory=dict)  # raw per-retriever scores
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "ranks": self.ranks,
+            "scores": {k: (None if v is None else round(v, 6)) for k, v in self.scores.items()},
+            **self.passage.to_json(),
+            "location": self.passage.location,
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """One passage offered as evidence for an answer, with the answer marked inside it.
+
+    Offsets are into `passage.text`, so `passage.text[span_start:span_end] == answer` and
+    `passage.text[sentence_start:sentence_end] == sentence` — verbatim, always.
+    """
+
+    passage: Passage
+    rank: int  # retrieval rank of the passage
+    retrieval_score: float
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    answer: str | None = None  # the span this source gives (None: a closest excerpt only)
+    span_start: int | None = None
+    span_end: int | None = None
+    score: float = 0.0  # how well this sentence answers the question, in [0, 1]
+    lines: tuple[int, int] | None = None  # source-file lines of the sentence (or span)
+
+    @property
+    def location(self) -> str:
+        a, b = self.lines or (self.passage.line_start, self.passage.line_end)
+        return f"{self.passage.path}:{a}-{b}"
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.passage
+        return {
+            "file": p.path,
+            "title": p.title,
+            "date": p.date,
+            "byline": p.byline,
+            "lines": list(self.lines or (p.line_start, p.line_end)),
+            "location": self.location,
+            "passage_id": p.pid,
+            "passage_lines": [p.line_start, p.line_end],
+            "excerpt": p.text,
+            "rank": self.rank,
+            "retrieval_score": round(self.retrieval_score, 6),
+            "score": round(self.score, 4),
+            "sentence": self.sentence,
+            "sentence_offsets": [self.sentence_start, self.sentence_end],
+            "answer": self.answer,
+            "span_offsets": None if self.span_start is None else [self.span_start, self.span_end],
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A distinct answer and every source that gives it."""
+
+    text: str
+    confidence: float
+    sources: tuple[Source, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "confidence": round(self.confidence, 4),
+            "sources": [s.to_json() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `qa ask` returns: the best answer, or an abstention, with all its sources.
+
+    `conflicts` is non-empty when several sources answer the question differently (e.g.
+    different death tolls): each distinct answer with the sources that give it.
+    """
+
+    question: str
+    text: str | None  # the answer span; None when abstained
+    sentence: str | None  # the sentence holding it
+    confidence: float  # in [0, 1]
+    abstained: bool
+    sources: tuple[Source, ...]  # supporting sources first, then the closest excerpts
+    candidates: tuple[Candidate, ...] = ()  # the N best distinct answers (--answers N)
+    conflicts: tuple[Candidate, ...] = ()
+    error: str | None = None
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        top = self.sources[0] if self.sources else None
+        if self.abstained or top is None or top.span_start is None:
+            return None
+        return (top.span_start, top.span_end)  # type: ignore[return-value]
+
+    def to_json(self) -> dict[str, Any]:
+        top = self.sources[0] if self.sources and not self.abstained else None
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "span": None
+            if top is None or top.span_start is None
+            else {"start": top.span_start, "end": top.span_end, "passage_id": top.passage.pid},
+            "sentence": self.sentence,
+            "confidence": round(self.confidence, 4),
+            "abstained": self.abstained,
+            "sources": [s.to_json() for s in self.sources],
+            "answers": [c.to_json() for c in self.candidates],
+            "conflicts": [c.to_json() for c in self.conflicts],
+            "error": self.error,
+        }

@@ -1,0 +1,157 @@
+"""Dense, BM25 and hybrid retrieval over a loaded index.
+
+Hybrid fuses the two rankings, never their raw scores: BM25 scores are unbounded and
+corpus-dependent while cosine lives in [-1, 1], so adding them would let one drown the
+other. Reciprocal-rank fusion (the default, chosen on the dev gold set — see docs/) and
+min-max normalised score fusion are both available.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import dense
+from .config import RETRIEVERS
+from .embed import Encoder, load_encoder
+from .errors import UsageError
+from .records import Hit
+from .store import Index
+
+RRF_K = 60
+FUSIONS = ("rrf", "minmax")
+
+
+def check_retriever(name: str) -> str:
+    if name not in RETRIEVERS:
+        raise UsageError(f"unknown retriever {name!r}: choose one of {', '.join(RETRIEVERS)}")
+    return name
+
+
+def check_question(question: str) -> str:
+    cleaned = (question or "").replace("\x00", " ").strip()
+    if not cleaned:
+        raise UsageError("the question is empty")
+    return cleaned
+
+
+class Searcher:
+    """Answers `search(question)` from one index; the query encoder loads on first use."""
+
+    def __init__(
+        self,
+        index: Index,
+        encoder: Encoder | None = None,
+        fusion: str = "rrf",
+        depth: int = 50,
+        cache_size: int = 1024,
+    ) -> None:
+        if fusion not in FUSIONS:
+            raise UsageError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
+        self.index = index
+        self._encoder = encoder
+        self.fusion = fusion
+        self.depth = depth  # how deep each retriever's list goes before fusion
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        dense.set_threads(1)
+
+    # ------------------------------------------------------------ embeddings
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(self.index.backend)
+        return self._encoder
+
+    def embed_queries(self, questions: Sequence[str]) -> np.ndarray:
+        """Embed in one batch, skipping questions already embedded (LRU cache)."""
+        missing = [q for q in dict.fromkeys(questions) if q not in self._qcache]
+        if missing:
+            vecs = self.encoder.encode(missing, batch_size=64)
+            for q, v in zip(missing, vecs, strict=True):
+                self._qcache[q] = v
+                while len(self._qcache) > self._cache_size:
+                    self._qcache.popitem(last=False)
+        out = np.stack([self._qcache[q] for q in questions]) if questions else np.zeros((0, 1))
+        for q in questions:
+            self._qcache.move_to_end(q)
+        return out.astype(np.float32, copy=False)
+
+    # ------------------------------------------------------------ search
+
+    def search(self, question: str, k: int = 5, retriever: str = "hybrid") -> list[Hit]:
+        return self.search_many([question], k=k, retriever=retriever)[0]
+
+    def search_many(
+        self, questions: Sequence[str], k: int = 5, retriever: str = "hybrid"
+    ) -> list[list[Hit]]:
+        check_retriever(retriever)
+        if k < 1:
+            raise UsageError("-k must be at least 1")
+        questions = [check_question(q) for q in questions]
+        qvecs = self.embed_queries(questions) if retriever != "bm25" else None
+        return [
+            self._search_one(q, None if qvecs is None else qvecs[i], k, retriever)
+            for i, q in enumerate(questions)
+        ]
+
+    def _dense(self, qvec: np.ndarray, depth: int) -> list[tuple[int, float]]:
+        scores, ids = dense.search(self.index.vectors, qvec[None, :], depth)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _bm25(self, question: str, depth: int) -> list[tuple[int, float]]:
+        scores = self.index.bm25.scores(question)
+        if not scores.size:
+            return []
+        depth = min(depth, scores.size)
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        ranked = sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
+        return [(i, float(scores[i])) for i in ranked if scores[i] > 0]
+
+    def _search_one(self, question: str, qvec: np.ndarray | None, k: int, retriever: str) -> list[Hit]:
+        n = len(self.index.passages)
+        depth = min(max(self.depth, k), n)
+        lists: dict[str, list[tuple[int, float]]] = {}
+        if retriever in ("dense", "hybrid"):
+            assert qvec is not None
+            lists["dense"] = self._dense(qvec, depth)
+        if retriever in ("bm25", "hybrid"):
+            lists["bm25"] = self._bm25(question, depth)
+
+        ranks = {name: {i: r for r, (i, _) in enumerate(lst, start=1)} for name, lst in lists.items()}
+        raw = {name: dict(lst) for name, lst in lists.items()}
+        if retriever == "hybrid":
+            fused = fuse(lists, self.fusion)
+        else:
+            fused = lists[retriever]
+        fused = sorted(fused, key=lambda t: (-t[1], t[0]))[:k]
+        return [
+            Hit(
+                passage=self.index.passages[i],
+                score=score,
+                rank=r,
+                ranks={name: ranks[name].get(i) for name in lists},
+                scores={name: raw[name].get(i) for name in lists},
+            )
+            for r, (i, score) in enumerate(fused, start=1)
+        ]
+
+
+def fuse(lists: dict[str, list[tuple[int, float]]], method: str = "rrf") -> list[tuple[int, float]]:
+    """Combine ranked (id, score) lists into one (id, fused score) list, best first."""
+    fused: dict[int, float] = {}
+    for lst in lists.values():
+        if not lst:
+            continue
+        if method == "rrf":
+            for rank, (i, _) in enumerate(lst, start=1):
+                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
+        else:
+            hi, lo = lst[0][1], min(s for _, s in lst)
+            span = (hi - lo) or 1.0
+            for i, s in lst:
+                fused[i] = fused.get(i, 0.0) + (s - lo) / span / len(lists)
+    return sorted(fused.items(), key=lambda t: (-t[1], t[0]))

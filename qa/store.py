@@ -1,0 +1,309 @@
+"""The index directory: build it atomically, load it, and refuse a stale or foreign one.
+
+Layout of an index directory:
+    manifest.json     schema version, model, chunk settings, corpus fingerprint, counts, timings
+    passages.jsonl    one Passage per line (JSON: nothing from an index is ever executed)
+    vectors.faiss     FAISS index of the passage embeddings, row i = line i of passages.jsonl
+    bm25/             bm25s's arrays (numpy, allow_pickle=False) and vocabulary (JSON)
+
+A build writes everything into a temporary sibling directory and renames it into place, so
+a build killed at any moment leaves the previous index loadable; a lock file keeps two builds
+of the same directory from interleaving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .chunk import chunk_documents
+from .config import IndexSettings
+from .errors import IndexError_, QAError
+from .records import Corpus, Passage
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+PASSAGES = "passages.jsonl"
+VECTORS = "vectors.faiss"
+BM25_DIR = "bm25"
+
+# (stage, done, total): stages are "read", "embed", "write"
+BuildProgress = Callable[[str, int, int], None]
+
+
+def index_text(p: Passage) -> str:
+    """What gets embedded and BM25-indexed: the title gives a passage its topic."""
+    return f"{p.title}\n{p.text}" if p.title else p.text
+
+
+@dataclass
+class Index:
+    path: Path
+    manifest: dict[str, Any]
+    passages: list[Passage]
+    vectors: Any  # faiss.Index
+    bm25: Any  # qa.lexical.Bm25Index
+    _by_pid: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return str(self.manifest["backend"])
+
+
+# ---------------------------------------------------------------- locking and atomic swap
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Exclusive lock on `index_dir`'s builds; a second builder waits and is told why."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    with open(lock_path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if notify:
+                notify(f"another qa index is building {index_dir}; waiting for it to finish")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _sweep_leftovers(index_dir: Path) -> None:
+    """Remove temp dirs of builds that died, and put back an index a crash left aside."""
+    parent = index_dir.parent
+    for tmp in parent.glob(f".{index_dir.name}.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    olds = sorted(parent.glob(f".{index_dir.name}.old-*"))
+    if olds and not index_dir.exists():
+        olds[-1].rename(index_dir)
+        olds = olds[:-1]
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _swap_in(tmp: Path, index_dir: Path) -> None:
+    old = index_dir.parent / f".{index_dir.name}.old-{os.getpid()}"
+    if index_dir.exists():
+        index_dir.rename(old)
+    tmp.rename(index_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------- build
+
+
+def build_index(
+    paths: Sequence[Path],
+    index_dir: Path,
+    settings: IndexSettings,
+    progress: BuildProgress | None = None,
+    notify: Callable[[str], None] | None = None,
+    corpus: Corpus | None = None,
+) -> Index:
+    """Read, chunk, embed and index `paths` into `index_dir`, replacing it atomically."""
+    from . import dense
+    from .embed import load_encoder
+    from .ingest import corpus_fingerprint, load_corpus
+    from .lexical import Bm25Index
+
+    started = time.perf_counter()
+    with build_lock(index_dir, notify):
+        _sweep_leftovers(index_dir)
+        if progress:
+            progress("read", 0, 1)
+        corpus = corpus or load_corpus(list(paths))
+        fingerprint = corpus_fingerprint(list(paths))
+        passages = chunk_documents(corpus.documents, settings.chunk)
+        if not passages:
+            raise QAError(f"no text to index in {', '.join(map(str, paths))}")
+        if progress:
+            progress("read", 1, 1)
+
+        encoder = load_encoder(settings.backend)
+        texts = [index_text(p) for p in passages]
+        enc_started = time.perf_counter()
+        vectors = encoder.encode(
+            texts, batch_size=32, progress=(lambda d, t: progress("embed", d, t)) if progress else None
+        )
+        encode_seconds = time.perf_counter() - enc_started
+
+        tmp = index_dir.parent / f".{index_dir.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            if progress:
+                progress("write", 0, 1)
+            with open(tmp / PASSAGES, "w", encoding="utf-8") as fh:
+                for p in passages:
+                    fh.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+            faiss_index = dense.build(vectors)
+            dense.save(faiss_index, tmp / VECTORS)
+            bm25 = Bm25Index.build(texts)
+            bm25.save(tmp / BM25_DIR)
+            manifest = {
+                "schema_version": SCHEMA_VERSION,
+                "qa_version": __version__,
+                "model": encoder.name,
+                "backend": encoder.backend,
+                "dimension": int(vectors.shape[1]),
+                "chunk": settings.chunk.to_json(),
+                "corpus": {
+                    "paths": [str(Path(p).resolve()) for p in paths],
+                    "root": corpus.root,
+                    "fingerprint": fingerprint,
+                    "files": list(corpus.files),
+                    "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+                },
+                "counts": {
+                    "files": len(corpus.files),
+                    "documents": len(corpus.documents),
+                    "passages": len(passages),
+                    "skipped": len(corpus.skipped),
+                },
+                "timings": {
+                    "encode_seconds": round(encode_seconds, 3),
+                    "passages_per_second": round(len(passages) / max(encode_seconds, 1e-9), 2),
+                    "build_seconds": round(time.perf_counter() - started, 3),
+                },
+                "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            }
+            # the manifest goes last: a directory without one is never taken for an index
+            with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
+                json.dump(manifest, fh, indent=2, ensure_ascii=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _fsync_dir(tmp)
+            _swap_in(tmp, index_dir)
+            _fsync_dir(index_dir.parent)
+            if progress:
+                progress("write", 1, 1)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return Index(index_dir, manifest, passages, faiss_index, bm25)
+
+
+# ---------------------------------------------------------------- load and check
+
+
+def rebuild_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str:
+    paths = " ".join((manifest or {}).get("corpus", {}).get("paths", [])) or "PATH"
+    return f"rebuild it with: qa index {paths} --index-dir {index_dir}"
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    """The manifest, or IndexError_ saying what is wrong and how to fix it."""
+    _sweep_missing(index_dir)
+    mpath = index_dir / MANIFEST
+    if not index_dir.exists():
+        raise IndexError_(f"no index at {index_dir}: build one with: qa index PATH --index-dir {index_dir}")
+    if not mpath.exists():
+        raise IndexError_(f"{index_dir} is not a qa index (no {MANIFEST}); {rebuild_hint(index_dir)}")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"{mpath} is not valid JSON ({exc}); {rebuild_hint(index_dir)}") from None
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise IndexError_(
+            f"index {index_dir} has schema version {version!r}, this qa reads {SCHEMA_VERSION}; "
+            + rebuild_hint(index_dir, manifest)
+        )
+    for key in ("model", "backend", "dimension", "chunk", "corpus", "counts"):
+        if key not in manifest:
+            raise IndexError_(f"{mpath} lacks {key!r}; {rebuild_hint(index_dir, manifest)}")
+    return manifest
+
+
+def _sweep_missing(index_dir: Path) -> None:
+    if not index_dir.exists() and index_dir.parent.exists():
+        with contextlib.suppress(OSError):
+            _sweep_leftovers(index_dir)
+
+
+def staleness(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSettings) -> str | None:
+    """Why the index no longer matches `paths` and `settings`, or None when it does."""
+    from .ingest import corpus_fingerprint
+
+    if manifest["model"] != settings.model:
+        return f"it was built with model {manifest['model']!r}, not {settings.model!r}"
+    if manifest["chunk"] != settings.chunk.to_json():
+        return "it was built with other chunking settings"
+    recorded = manifest["corpus"].get("paths", [])
+    if sorted(recorded) != sorted(str(Path(p).resolve()) for p in paths):
+        return "it was built from other paths"
+    try:
+        if manifest["corpus"].get("fingerprint") != corpus_fingerprint(list(paths)):
+            return "the documents changed since it was built"
+    except QAError as exc:
+        return str(exc)
+    return None
+
+
+def load_index(index_dir: Path) -> Index:
+    """Load and cross-check every part; raise IndexError_ naming the broken part."""
+    from . import dense
+    from .lexical import Bm25Index
+
+    manifest = read_manifest(index_dir)
+    hint = rebuild_hint(index_dir, manifest)
+    try:
+        passages = [
+            Passage.from_json(json.loads(line))
+            for line in (index_dir / PASSAGES).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    except FileNotFoundError:
+        raise IndexError_(f"{index_dir} lacks {PASSAGES}; {hint}") from None
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"{index_dir / PASSAGES} is corrupt ({exc}); {hint}") from None
+    try:
+        vectors = dense.load(index_dir / VECTORS)
+    except Exception as exc:  # faiss raises RuntimeError with C++ text for any bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise IndexError_(f"{index_dir / VECTORS} cannot be read ({first[:120]}); {hint}") from None
+    try:
+        bm25 = Bm25Index.load(index_dir / BM25_DIR)
+    except Exception as exc:
+        raise IndexError_(f"{index_dir / BM25_DIR} cannot be read ({type(exc).__name__}); {hint}") from None
+    n = len(passages)
+    if vectors.ntotal != n or manifest["counts"].get("passages") != n or bm25.size != n:
+        raise IndexError_(
+            f"index {index_dir} is inconsistent: {n} passages, {vectors.ntotal} vectors, "
+            f"{bm25.size} BM25 rows; {hint}"
+        )
+    if vectors.d != manifest["dimension"]:
+        raise IndexError_(f"index {index_dir} has vectors of size {vectors.d}, manifest says {manifest['dimension']}; {hint}")
+    index = Index(index_dir, manifest, passages, vectors, bm25)
+    return index
+
+
+def passage_vectors(index: Index) -> np.ndarray:
+    """All stored vectors (for tools that need them, e.g. benchmarks)."""
+    return index.vectors.reconstruct_n(0, index.vectors.ntotal)

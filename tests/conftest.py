@@ -1,0 +1,55 @@
+"""Shared fixtures. The real bundled model and real FAISS are used throughout; the model is
+loaded once per test session (qa.embed caches encoders per process)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def seeds_engine():
+    """The engine on the bundled corpus, index built (or reused) in index/seeds."""
+    from qa.engine import Engine
+
+    return Engine.open()
+
+
+SMALL_DOCS = {
+    "alpaca.txt": (
+        "Alpacas of the Andes\n\nBy Ana Ruiz\n\n"
+        "Alpacas are domesticated camelids that live in the high Andes of Peru. "
+        "A herd in Puno counted 340 animals in 2021.\n\n"
+        "Their fleece is sheared once a year, usually in November, and sold in Arequipa.\n"
+    ),
+    "volcano.md": (
+        "# The Misti volcano\n\n"
+        "Misti is a stratovolcano near the city of Arequipa. Its summit stands 5,822 metres "
+        "above sea level. The last eruption happened in 1985, according to the observatory.\n"
+    ),
+    "sub/rail.txt": (
+        "The Andean railway\n\n"
+        "The railway from Cusco to Puno crosses the La Raya pass at 4,313 metres. "
+        "The journey takes about ten hours and the train runs three times a week.\n"
+    ),
+}
+
+
+def write_corpus(root: Path, docs: dict[str, str] = SMALL_DOCS) -> Path:
+    for name, text in docs.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus")
