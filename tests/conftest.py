@@ -53,3 +53,17 @@ def write_corpus(root: Path, docs: dict[str, str] = SMALL_DOCS) -> Path:
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "corpus")
+
+
+def words_in_lines(text: str, raw: str, line_start: int, line_end: int) -> bool:
+    """Are the words of `text` found, in order, within lines line_start..line_end of `raw`?
+
+    Raw lines get the same normalisation ingest applies (no-break spaces, invisibles); words
+    may be separated by dropped text (a removed caption) but never reordered or invented.
+    """
+    from qa.clean import normalize_line, split_lines
+
+    lines = split_lines(raw)[line_start - 1 : line_end]
+    haystack = " ".join(normalize_line(line) for line in lines).split()
+    it = iter(haystack)
+    return all(any(w == h for h in it) for w in text.split())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import words_in_lines
+
 from qa.errors import UsageError
 from qa.retrieve import RRF_K, fuse
 
@@ -105,6 +107,5 @@ def test_seed_passages_point_at_their_lines(seeds_engine) -> None:
     """Every passage's words stand, in order, within its claimed lines of the raw file."""
     root = Path(seeds_engine.index.manifest["corpus"]["root"])
     for p in seeds_engine.index.passages:
-        lines = (root / p.path).read_text(encoding="utf-8").splitlines()
-        raw = "".join(lines[p.line_start - 1 : p.line_end])
-        assert re.sub(r"\s+", "", p.text) in re.sub(r"\s+", "", raw.replace("\u00a0", " ")), p.pid
+        raw = (root / p.path).read_text(encoding="utf-8")
+        assert words_in_lines(p.text, raw, p.line_start, p.line_end), p.pid

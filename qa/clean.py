@@ -1,0 +1,453 @@
+"""Turn the text of one web-page dump into clean articles, by general rules.
+
+Pages saved from the web carry navigation rows, share buttons, donation appeals, comment
+forms and teasers of other articles; some are hard-wrapped, some hold several articles.
+Everything here works line by line and keeps each kept line's number, so every character of
+a cleaned document can be traced back to the line of the file it came from (`LineSpan`).
+
+The rules are deliberately about the *shape* of web text (short social rows, appeal
+vocabulary, a share row closing the article, "Title / By Author" lines) and never about any
+particular site or file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .records import Document, LineSpan
+
+# --- line normalisation ------------------------------------------------------------------
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Zero-width and bidi formatting characters: invisible, and they split words for the tokenizer.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Control characters other than tab (tabs become spaces below).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"\s+")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: \\r\\n, \\n and a lone \\r each end a line."""
+    return _LINE_BREAK.split(text)
+
+
+def normalize_line(line: str) -> str:
+    """One line with odd whitespace collapsed (no-break spaces included) and invisibles removed.
+
+    Tests apply the same function to raw lines when they check that passages are verbatim.
+    """
+    line = unicodedata.normalize("NFC", line)
+    line = _INVISIBLE.sub("", line)
+    line = _CONTROL.sub(" ", line)
+    return _SPACES.sub(" ", line).strip()
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+# --- line-level boilerplate --------------------------------------------------------------
+
+_SOCIAL = (
+    r"facebook|twitter|x|instagram|youtube|linkedin|whatsapp|telegram|reddit|pinterest|tiktok|"
+    r"mastodon|bluesky|threads|email|e-mail|print|share|tweet|pin|copy|link|rss|feed|flipboard|"
+    r"messenger|vk|tumblr|pocket|sms|mail|on|this|it|via|the|us|follow|like"
+)
+_SOCIAL_ROW = re.compile(rf"^(?:(?:{_SOCIAL})[\s,|·•/:!]*)+$", re.I)
+_SOCIAL_NAMES = re.compile(r"\b(facebook|twitter|instagram|youtube|linkedin|whatsapp|telegram|share|tweet)\b", re.I)
+_NAV = re.compile(
+    r"^(skip to (main )?content|skip navigation|jump to navigation|main menu|menu|toggle navigation|"
+    r"search|search for:?|home|close|back to top|advertisement|sponsored( content)?|"
+    r"cookie settings|accept( all)? cookies|log ?in|sign ?in|register|print this (article|page)|"
+    r"share this( article| story| page)?:?|follow us( on .*)?|listen to this article|"
+    r"\d+ comments?|comments|leave a (reply|comment)|previous( post| article)?|next( post| article)?)$",
+    re.I,
+)
+# A line pointing at other content: "You might be interested in: …", "Read more: …".
+_TEASER = re.compile(
+    r"^(you (might|may) (also )?(be interested in|like)|read (more|also|next)|see also|related( articles?| posts?| stories)?|"
+    r"recommended( for you)?|more on this( topic)?|also read|most read|trending( now)?|popular( posts)?)\b.{0,200}$",
+    re.I,
+)
+# Comment forms: from here to the end of the page is not the article.
+_COMMENT_FORM = re.compile(
+    r"(your email address will not be published|required fields are marked|leave a (reply|comment)\b|"
+    r"post comment$|^comments are closed|^\d+ (responses|comments) to\b|^join the discussion)",
+    re.I,
+)
+_PHOTO_CREDIT = re.compile(
+    r"(\|\s*photo\b|\bphoto(graph)?( source| credit)?\s*[:/]|\bimage( source| credit)?\s*:|\bcredit\s*:|"
+    r"\[(ap|afp|reuters|efe)\s+photo|\b(getty images|shutterstock)\b)",
+    re.I,
+)
+_APPEAL = re.compile(
+    r"\b(donat(e|es|ed|ing|ion|ions)|fundrais\w*|raise funds|subscri(be|ption|bers?)|sign up|newsletter|"
+    r"daily digest|email digest|patreon|paypal|tax[- ]deductible|independent (media|journalism)|"
+    r"your (help|support|donation)|support (us|our work|independent)|become a (member|patron|supporter))\b",
+    re.I,
+)
+
+
+def is_social_row(line: str) -> bool:
+    """A row of share/follow buttons: only network names and share words."""
+    return bool(_SOCIAL_ROW.match(line)) and bool(_SOCIAL_NAMES.search(line))
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """Navigation, share rows and teaser links: never article text, wherever they stand."""
+    return bool(is_social_row(line) or _NAV.match(line) or _TEASER.match(line))
+
+
+def is_comment_form(line: str) -> bool:
+    return bool(_COMMENT_FORM.search(line))
+
+
+def is_appeal(text: str) -> bool:
+    """A donation or newsletter appeal: two appeal phrases, or one in a short line."""
+    found = {m.group(0).lower() for m in _APPEAL.finditer(text)}
+    return len(found) >= 2 or (len(found) == 1 and len(words(text)) <= 15)
+
+
+def is_photo_credit(text: str) -> bool:
+    return bool(_PHOTO_CREDIT.search(text)) and len(words(text)) <= 60
+
+
+# --- dates, titles, bylines --------------------------------------------------------------
+
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+DATE = re.compile(
+    rf"\b(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS},?\s+\d{{4}}|"
+    r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4})\b",
+    re.I,
+)
+_INLINE_BYLINE = re.compile(r"^(?P<title>.{8,300}?)\s+[/|–—]\s+(?P<by>[Bb][Yy]\s+.{3,120})$")
+_BYLINE = re.compile(r"^(?:by|written by|words by|author:?)\s+\S.{0,100}$", re.I)
+_NAME_WORD = re.compile(r"^(?:[A-ZÀ-Þ][\w’'.-]*|[A-Z]\.(?:[A-Z]\.)*|de|del|la|da|van|von|y|e|and|&)$")
+_TERMINAL = re.compile(r"[.!?:;…\"”’')\]]$")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_MD_BLOCK = re.compile(r"^(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|```|\|)")
+
+
+def date_in(text: str) -> str | None:
+    m = DATE.search(text)
+    return m.group(0) if m else None
+
+
+def is_date_only(text: str) -> bool:
+    m = DATE.search(text)
+    return bool(m) and len(words(text.replace(m.group(0), ""))) <= 1
+
+
+def is_name_line(text: str) -> bool:
+    """'Bill Young', 'W.T. Whitney Jr.': a short line of capitalised name words, no verb."""
+    ws = words(text)
+    if not 2 <= len(ws) <= 5 or any(ch.isdigit() for ch in text) or _TERMINAL.search(text.rstrip(".")):
+        return False
+    return all(_NAME_WORD.match(w.rstrip(",")) for w in ws) and ws[0][0].isupper()
+
+
+def is_byline(text: str) -> bool:
+    return bool(_BYLINE.match(text)) and len(words(text)) <= 16
+
+
+def is_title_like(text: str) -> bool:
+    """A headline: short, one paragraph, not a sentence that ends in a full stop."""
+    ws = words(text)
+    if not 1 <= len(ws) <= 30:
+        return False
+    stripped = text.rstrip("”’\"'")
+    return not stripped.endswith((".", "!", ",", ";")) or len(ws) <= 3
+
+
+def is_heading(text: str) -> bool:
+    """A section or item heading: title-like, at most 15 words, starting with a capital."""
+    ws = words(text)
+    return 1 <= len(ws) <= 15 and is_title_like(text) and (text[:1].isupper() or text[:1] in "‘“\"'¿¡")
+
+
+# --- paragraphs --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    no: int  # 1-based line number in the file
+    text: str  # normalised
+    blank_before: bool
+
+
+@dataclass
+class Para:
+    lines: list[Line]
+
+    @property
+    def text(self) -> str:
+        return " ".join(line.text for line in self.lines)
+
+    @property
+    def first(self) -> int:
+        return self.lines[0].no
+
+
+def _wrap_width(lines: Sequence[Line]) -> int | None:
+    """The column a hard-wrapped file was wrapped at, or None when lines are paragraphs."""
+    if len(lines) < 5:
+        return None
+    lengths = sorted(len(line.text) for line in lines)
+    width = lengths[int(0.9 * (len(lengths) - 1))]
+    if width > 130 or width < 30:
+        return None
+    open_ended = sum(1 for line in lines if len(line.text) >= 0.6 * width and not _TERMINAL.search(line.text))
+    return width if open_ended >= 0.3 * len(lines) else None
+
+
+def _continues(prev: Line, line: Line, width: int | None, markdown: bool) -> bool:
+    """Does `line` continue the paragraph that `prev` ends (a hard wrap), rather than start one?"""
+    if _TERMINAL.search(prev.text):
+        return False
+    if markdown:
+        if _MD_BLOCK.match(line.text) or _MD_HEADING.match(prev.text):
+            return False
+        if not line.blank_before:
+            return True
+    starts_lower = line.text[:1].islower()
+    if width is not None:
+        return starts_lower or len(prev.text) >= 0.7 * width
+    return starts_lower and not line.blank_before or (starts_lower and len(words(prev.text)) >= 8)
+
+
+def paragraphs(lines: Sequence[Line], markdown: bool) -> list[Para]:
+    width = None if markdown else _wrap_width(lines)
+    paras: list[Para] = []
+    for line in lines:
+        if paras and _continues(paras[-1].lines[-1], line, width, markdown):
+            paras[-1].lines.append(line)
+        else:
+            paras.append(Para([line]))
+    return paras
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+def _is_label(text: str, max_words: int) -> bool:
+    """A short line that is not a sentence (no closing punctuation): a heading, a label, a button.
+
+    Only such lines are dropped for being repeated; a repeated sentence is still text.
+    """
+    return bool(text) and len(words(text)) <= max_words and not _TERMINAL.search(text)
+
+
+def content_lines(raw_lines: Sequence[str], repeated: frozenset[str] = frozenset()) -> list[Line]:
+    """Normalised non-blank lines with navigation, share rows, teasers and page tails removed.
+
+    A comment form ends the page's article text. A share row in the last part of the page
+    closes the article: what follows is furniture (related stories, author teasers) — unless
+    another article visibly starts there ("Title / By Author").
+    """
+    normed = [normalize_line(line) for line in raw_lines]
+    total = sum(len(t) for t in normed) or 1
+    out: list[Line] = []
+    blank = False
+    seen = 0
+    for i, text in enumerate(normed):
+        seen += len(text)
+        if not text:
+            blank = True
+            continue
+        if is_comment_form(text):
+            break
+        if is_social_row(text) and seen > 0.6 * total and not _article_starts_after(normed, i):
+            break
+        if is_boilerplate_line(text) or text in repeated:
+            blank = True
+            continue
+        out.append(Line(i + 1, text, blank))
+        blank = False
+    return out
+
+
+def _article_starts_after(normed: Sequence[str], i: int) -> bool:
+    return any(_INLINE_BYLINE.match(t) for t in normed[i + 1 :] if t)
+
+
+def _drop_boilerplate_paras(paras: Iterable[Para]) -> list[Para]:
+    paras = list(paras)
+    labels: dict[str, int] = {}
+    for p in paras:
+        if _is_label(p.text, 8):
+            labels[p.text] = labels.get(p.text, 0) + 1
+    kept: list[Para] = []
+    seen: set[str] = set()
+    for p in paras:
+        text = p.text
+        if is_appeal(text) or is_photo_credit(text) or labels.get(text, 0) >= 2:
+            continue
+        if len(words(text)) >= 8 and text in seen:  # the same block pasted twice
+            continue
+        seen.add(text)
+        kept.append(p)
+    return kept
+
+
+# --- articles ----------------------------------------------------------------------------
+
+
+@dataclass
+class Article:
+    title: str | None
+    title_line: int | None
+    byline: str | None
+    date: str | None
+    body: list[Para]
+
+
+def _article_starts(paras: Sequence[Para]) -> list[int]:
+    """Indexes of paragraphs that open a new article: a title with a byline."""
+    starts = [0]
+    for i, p in enumerate(paras):
+        if i == 0:
+            continue
+        text = p.text
+        inline = _INLINE_BYLINE.match(text) and is_title_like(_INLINE_BYLINE.match(text).group("title"))  # type: ignore[union-attr]
+        nxt = paras[i + 1].text if i + 1 < len(paras) else ""
+        separate = is_heading(text) and (is_byline(nxt) or (is_name_line(nxt) and i + 2 < len(paras)))
+        if inline or separate:
+            starts.append(i)
+    return starts
+
+
+def _listing_starts(paras: Sequence[Para]) -> list[int] | None:
+    """A listing page (news items: heading + one paragraph, over and over) → item starts."""
+    heads = [i for i, p in enumerate(paras) if is_heading(p.text) and i + 1 < len(paras) and not is_heading(paras[i + 1].text)]
+    if len(heads) < 3:
+        return None
+    bounds = heads + [len(paras)]
+    single = sum(1 for a, b in zip(bounds, bounds[1:]) if b - a == 2)
+    covered = sum(b - a for a, b in zip(bounds, bounds[1:]))
+    if single < 0.7 * len(heads) or covered < 0.8 * (len(paras) - heads[0]):
+        return None
+    return heads
+
+
+def _make_article(paras: list[Para]) -> Article:
+    """Title, byline and date from the head of an article's paragraphs; the rest is body."""
+    paras = list(paras)
+    title = title_line = byline = date = None
+    # category labels and kicker words before the headline ("Peru", "World")
+    while len(paras) >= 3 and len(words(paras[0].text)) <= 2 and is_title_like(paras[1].text) and len(words(paras[1].text)) >= 3:
+        paras.pop(0)
+    if paras:
+        head = paras[0].text
+        inline = _INLINE_BYLINE.match(head)
+        if inline and is_title_like(inline.group("title")):
+            title, byline = inline.group("title").strip(), _strip_by(inline.group("by"))
+        elif is_title_like(head) and len(paras) > 1:
+            title = _MD_HEADING.sub("", head).strip()
+        if title is not None:
+            title_line = paras[0].first
+            paras.pop(0)
+    # byline / date lines right under the headline
+    for _ in range(3):
+        if not paras:
+            break
+        text = paras[0].text
+        if byline is None and (is_byline(text) or is_name_line(text)) and len(paras) > 1:
+            byline = _strip_by(text)
+        elif date is None and is_date_only(text) and len(paras) > 1:
+            date = date_in(text)
+        else:
+            break
+        paras.pop(0)
+    if date is None:
+        date = _find_date(paras)
+    return Article(title, title_line, byline, date, paras)
+
+
+def _strip_by(text: str) -> str:
+    return re.sub(r"^(?:by|written by|words by|author:?)\s+", "", text.strip(), flags=re.I).strip()
+
+
+def _find_date(paras: Sequence[Para]) -> str | None:
+    """A publication date stated in a short line near the top or at the end (a signature)."""
+    near = list(paras[:3]) + list(paras[-3:])
+    for p in near:
+        text = p.text
+        if len(words(text)) <= 12 and date_in(text):
+            return date_in(text)
+    return None
+
+
+def build_document(article: Article, path: str, n: int, fallback_title: str) -> Document | None:
+    """Assemble the clean text (paragraphs joined by a blank line) and its line map."""
+    parts: list[str] = []
+    spans: list[LineSpan] = []
+    pos = 0
+    for p in article.body:
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        for j, line in enumerate(p.lines):
+            if j:
+                parts.append(" ")
+                pos += 1
+            parts.append(line.text)
+            spans.append(LineSpan(pos, pos + len(line.text), line.no))
+            pos += len(line.text)
+    text = "".join(parts)
+    if not text.strip():
+        return None
+    return Document(
+        doc_id=f"{path}#{n}",
+        path=path,
+        title=article.title or fallback_title,
+        text=text,
+        spans=tuple(spans),
+        byline=article.byline,
+        date=article.date,
+        title_line=article.title_line,
+    )
+
+
+def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> list[Document]:
+    """The articles in one file's decoded text, each a clean Document with its line map."""
+    markdown = path.lower().endswith((".md", ".markdown"))
+    lines = content_lines(split_lines(text), repeated)
+    paras = _drop_boilerplate_paras(paragraphs(lines, markdown))
+    if not paras:
+        return []
+    starts = _article_starts(paras)
+    groups = [paras[a:b] for a, b in zip(starts, starts[1:] + [len(paras)])]
+    if len(groups) == 1:
+        listing = _listing_starts(paras)
+        if listing:
+            lead = paras[: listing[0]]
+            groups = [paras[a:b] for a, b in zip(listing, listing[1:] + [len(paras)])]
+            if lead:
+                groups[0] = lead + groups[0]
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    docs: list[Document] = []
+    for group in groups:
+        article = _make_article(group)
+        if not article.body and article.title:
+            # a lone headline with nothing under it: keep its words as the body
+            article = Article(None, None, article.byline, article.date, group[:1])
+        doc = build_document(article, path, len(docs) + 1, stem)
+        if doc is not None:
+            docs.append(doc)
+    return docs
+
+
+def repeated_lines(texts: Iterable[list[str]], max_words: int = 12) -> frozenset[str]:
+    """Short lines that stand in two or more files: site furniture, not article text."""
+    seen: dict[str, int] = {}
+    for lines in texts:
+        for t in {normalize_line(line) for line in lines}:
+            if _is_label(t, max_words):
+                seen[t] = seen.get(t, 0) + 1
+    return frozenset(t for t, c in seen.items() if c >= 2)

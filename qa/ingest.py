@@ -1,0 +1,197 @@
+"""Find, read and decode the files of a corpus, and hand their text to `clean`.
+
+People point the tool at their own folders, so nothing found there may crash it: binary
+files, odd encodings, unreadable files, symlink loops and huge files are skipped or decoded
+with a one-line reason each, collected in `Corpus.skipped` / `Corpus.warnings` for the
+summary.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .clean import clean_text, repeated_lines, split_lines
+from .errors import UsageError
+from .records import Corpus, Document, Skipped
+
+# Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
+INGEST_VERSION = "1"
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf")
+
+
+def max_file_bytes() -> int:
+    """Files above this size are skipped: embedding them would take hours on a laptop CPU."""
+    try:
+        return int(float(os.environ.get("QA_MAX_FILE_MB", "20")) * 1024 * 1024)
+    except ValueError:
+        return 20 * 1024 * 1024
+
+
+def _walk(folder: Path, skipped: list[tuple[Path, str]]) -> Iterator[Path]:
+    """Text files under `folder`, following symlinks but never into a loop; hidden entries skipped."""
+    visited: set[tuple[int, int]] = set()
+
+    def onerror(err: OSError) -> None:
+        skipped.append((Path(err.filename or folder), f"cannot read folder: {err.strerror or err}"))
+
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True, onerror=onerror):
+        try:
+            st = os.stat(dirpath)
+        except OSError as exc:
+            skipped.append((Path(dirpath), f"cannot read folder: {exc.strerror or exc}"))
+            dirnames[:] = []
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in visited:
+            skipped.append((Path(dirpath), "symlink loop: folder already read"))
+            dirnames[:] = []
+            continue
+        visited.add(key)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and name.lower().endswith(TEXT_SUFFIXES):
+                yield Path(dirpath) / name
+
+
+def discover(paths: Sequence[Path]) -> tuple[Path, list[Path], list[tuple[Path, str]]]:
+    """(root, files, skipped): every file to read, sorted, and the root their names are relative to."""
+    skipped: list[tuple[Path, str]] = []
+    files: list[Path] = []
+    for p in paths:
+        if not p.exists() and not p.is_symlink():
+            raise UsageError(f"no such file or folder: {p}")
+        if p.is_dir():
+            files.extend(_walk(p, skipped))
+        elif p.is_file():
+            files.append(p)
+        else:
+            skipped.append((p, "not a regular file (broken symlink or device)"))
+    absolute = [p.absolute() for p in paths]
+    if len(absolute) == 1:
+        root = absolute[0] if absolute[0].is_dir() else absolute[0].parent
+    else:
+        root = Path(os.path.commonpath([a if a.is_dir() else a.parent for a in absolute]))
+    unique = sorted({f.absolute() for f in files}, key=lambda f: _relative(f, root))
+    return root, unique, skipped
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.absolute().relative_to(root).as_posix()
+    except ValueError:
+        return path.absolute().as_posix()
+
+
+def decode(data: bytes) -> tuple[str | None, str | None]:
+    """(text, note): note is a warning (odd encoding) or, with text None, why the file is skipped."""
+    if data.startswith(codecs.BOM_UTF8):
+        return _try(data, "utf-8-sig")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, err = _try(data, "utf-16")
+        return (text, "decoded as UTF-16") if text is not None else (None, err)
+    if data.startswith(_BINARY_MAGIC):
+        return None, "binary file (not text)"
+    head = data[:8192]
+    if b"\x00" in head:
+        # UTF-16 without a BOM has a NUL in every other byte of ASCII text
+        for enc, zeros in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
+            if zeros.count(0) >= 0.6 * max(1, len(zeros)):
+                text, _ = _try(data, enc)
+                if text is not None and _mostly_printable(text):
+                    return text, f"decoded as {enc.upper()} (no byte-order mark)"
+        return None, "binary file (contains NUL bytes)"
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("cp1252", errors="replace")
+    if not _mostly_printable(text):
+        return None, "binary file (not text in any known encoding)"
+    return text, "not valid UTF-8; decoded as Windows-1252/Latin-1"
+
+
+def _try(data: bytes, encoding: str) -> tuple[str | None, str | None]:
+    try:
+        return data.decode(encoding), None
+    except UnicodeDecodeError:
+        return data.decode(encoding, errors="replace"), f"invalid {encoding} bytes replaced"
+
+
+def _mostly_printable(text: str) -> bool:
+    sample = text[:8192]
+    if not sample:
+        return True
+    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd")
+    return bad <= 0.05 * len(sample)
+
+
+def read_file(path: Path) -> tuple[str | None, str | None]:
+    """(text, note) for one file; never raises for what a folder may contain."""
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes():
+            return None, f"too large ({size / 1e6:.0f} MB; the limit is {max_file_bytes() / 1e6:.0f} MB, set QA_MAX_FILE_MB to change it)"
+        with path.open("rb") as fh:
+            data = fh.read()
+    except PermissionError:
+        return None, "permission denied"
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if not data.strip():
+        return None, "empty file"
+    return decode(data)
+
+
+def load_corpus(paths: Sequence[str | Path]) -> Corpus:
+    """Read every file under `paths` into clean documents, with what was skipped and why."""
+    root, files, walk_skipped = discover([Path(p) for p in paths])
+    skipped = [Skipped(_relative(p, root), reason) for p, reason in walk_skipped]
+    warnings: list[str] = []
+    texts: dict[str, str] = {}
+    for f in files:
+        rel = _relative(f, root)
+        text, note = read_file(f)
+        if text is None:
+            skipped.append(Skipped(rel, note or "unreadable"))
+            continue
+        if note:
+            warnings.append(f"{rel}: {note}")
+        texts[rel] = text
+    repeated = repeated_lines(split_lines(t) for t in texts.values()) if len(texts) > 1 else frozenset()
+    documents: list[Document] = []
+    for rel, text in texts.items():
+        docs = clean_text(text, rel, repeated)
+        if not docs:
+            skipped.append(Skipped(rel, "no text left after removing boilerplate"))
+        documents.extend(docs)
+    return Corpus(
+        documents=tuple(documents),
+        files=tuple(_relative(f, root) for f in files),
+        skipped=tuple(skipped),
+        warnings=tuple(warnings),
+        root=str(root),
+    )
+
+
+def corpus_fingerprint(paths: Sequence[str | Path]) -> str:
+    """A hash of every file's name and bytes (and the cleaning rules' version).
+
+    Cheap enough to compute on every load, so a changed, added or removed file is noticed.
+    """
+    root, files, _ = discover([Path(p) for p in paths])
+    h = hashlib.sha256(f"ingest-v{INGEST_VERSION}\n".encode())
+    for f in files:
+        h.update(_relative(f, root).encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            with f.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(hashlib.sha256(block).digest())
+        except OSError as exc:
+            h.update(f"unreadable:{exc.errno}".encode())
+        h.update(b"\n")
+    return h.hexdigest()

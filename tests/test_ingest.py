@@ -1,0 +1,235 @@
+"""Ingest and cleaning: the seeds come out as clean articles traceable to their lines, and
+the general rules hold on synthetic pages (property tests with hypothesis)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS, words_in_lines
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.chunk import chunk_documents
+from qa.clean import clean_text, is_appeal, is_social_row, normalize_line
+from qa.config import ChunkSettings
+from qa.errors import UsageError
+from qa.ingest import corpus_fingerprint, decode, load_corpus
+
+# Boilerplate lines of the seeds (the things a reader would never call article text).
+BOILERPLATE = [
+    "Skip to content",
+    "Facebook Instagram Twitter YouTube",
+    "Facebook Twitter Share",
+    "You might be interested in",
+    "Your email address will not be published",
+    "Required fields are marked",
+    "Urgent End Of Year Fundraising Campaign",
+    "Online donations are back",
+    "Keep independent media alive",
+    "Sign Up To Our Daily Digest",
+    "Sign up for our daily email digest",
+    "your help is needed now to cover the monthly costs",
+    # teasers of unrelated articles after the end of 004's article
+    "Socialists in Brazil Call for a National Strike",
+    "National Guard Seeks to Double Size",
+    "All That's Left, the podcast",
+]
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return load_corpus([SEEDS])
+
+
+def _file(name_prefix: str) -> str:
+    return next(p.name for p in SEEDS.iterdir() if p.name.startswith(name_prefix))
+
+
+def test_seeds_give_clean_articles(seeds) -> None:
+    assert not seeds.skipped and not seeds.warnings
+    assert len(seeds.files) == 5
+    by_file: dict[str, list] = {}
+    for d in seeds.documents:
+        by_file.setdefault(d.path, []).append(d)
+    # one file, three articles, each with its headline and author
+    three = by_file[_file("001")]
+    assert [d.title for d in three] == [
+        "Rural-Based Popular Resistance Confounds Peru’s Post-Coup Government",
+        "Peru Sees Possible Transformative Change, and US Intervention",
+        "The US egged on the coup in Peru",
+    ]
+    assert [d.title_line for d in three] == [1, 54, 155]
+    assert three[0].byline == "W.T. Whitney Jr." and three[2].byline == "Vijay Prashad, José Carlos Llerena"
+    assert three[2].date == "December 14, 2022"
+    # a headline hard-wrapped over two lines is joined; a headline after navigation is found
+    assert by_file[_file("002")][0].title == "Mass protests resume across Peru against the coup regime and social inequality"
+    assert by_file[_file("004")][0].title.startswith("The Peruvian Uprising: Massive Protests Demand")
+    assert by_file[_file("000")][0].byline == "Bill Young"
+
+
+def test_no_boilerplate_in_any_passage(seeds) -> None:
+    passages = chunk_documents(seeds.documents, ChunkSettings())
+    squashed = [re.sub(r"\s+", " ", p.text).lower() for p in passages]
+    for phrase in BOILERPLATE:
+        assert not any(phrase.lower() in text for text in squashed), phrase
+
+
+def test_hard_wrapped_lines_are_joined(seeds) -> None:
+    doc = next(d for d in seeds.documents if d.path == _file("002"))
+    # the wrapped sentence reads whole, and no paragraph is a lone wrapped fragment
+    assert "the shutdown of Congress and general elections, protesters are increasingly advancing social demands" in doc.text
+    assert all(len(p.split()) > 3 or p.strip()[-1:] in ".!?”\"" for p in doc.text.split("\n\n")[:-1])
+    assert "\u00a0" not in doc.text
+
+
+def test_every_seed_passage_is_in_its_lines(seeds) -> None:
+    raw = {f: (SEEDS / f).read_text(encoding="utf-8") for f in seeds.files}
+    for p in chunk_documents(seeds.documents, ChunkSettings()):
+        assert p.text.strip(), p.pid
+        assert words_in_lines(p.text, raw[p.path], p.line_start, p.line_end), p.pid
+
+
+def test_passages_rebuild_each_document(seeds) -> None:
+    """Joining passages minus their overlaps gives back the whole cleaned document."""
+    passages = chunk_documents(seeds.documents, ChunkSettings())
+    for doc in seeds.documents:
+        mine = [p for p in passages if p.doc_id == doc.doc_id]
+        covered = 0
+        for p in mine:
+            assert p.start <= covered <= p.end or not doc.text[covered : p.start].strip(), p.pid
+            covered = max(covered, p.end)
+        assert not doc.text[covered:].strip()
+
+
+def test_title_line_points_at_the_title(seeds) -> None:
+    for d in seeds.documents:
+        if d.title_line is not None:
+            line = normalize_line((SEEDS / d.path).read_text(encoding="utf-8").splitlines()[d.title_line - 1])
+            assert d.title.split()[0] in line, d.doc_id
+
+
+def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Hello there, a first line of text.\n", encoding="utf-8")
+    before = corpus_fingerprint([tmp_path])
+    assert before == corpus_fingerprint([tmp_path])
+    (tmp_path / "a.txt").write_text("Hello there, a changed line of text.\n", encoding="utf-8")
+    assert corpus_fingerprint([tmp_path]) != before
+
+
+def test_encodings_and_binaries(tmp_path: Path) -> None:
+    (tmp_path / "latin.txt").write_bytes("Arequipa está en el sur del Perú, cerca del volcán.".encode("latin-1"))
+    (tmp_path / "utf16.txt").write_text("Puno is on the shore of Lake Titicaca.", encoding="utf-16")
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (tmp_path / "nul.txt").write_bytes(b"abc\x00\x01\x02\x03" * 100)
+    (tmp_path / "empty.md").write_text("  \n\n", encoding="utf-8")
+    corpus = load_corpus([tmp_path])
+    texts = {d.path: d.text for d in corpus.documents}
+    assert "volcán" in texts["latin.txt"] and "Titicaca" in texts["utf16.txt"]
+    reasons = {s.path: s.reason for s in corpus.skipped}
+    assert set(reasons) == {"image.txt", "nul.txt", "empty.md"}
+    assert "binary" in reasons["image.txt"] and "empty" in reasons["empty.md"]
+    assert any(w.startswith("latin.txt:") for w in corpus.warnings)
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        load_corpus([tmp_path / "nope"])
+
+
+def test_decode_prefers_utf8() -> None:
+    assert decode("Lima — Perú".encode()) == ("Lima — Perú", None)
+
+
+def test_rules_are_about_shape_not_sites() -> None:
+    assert is_social_row("Share on Facebook Twitter WhatsApp")
+    assert not is_social_row("Facebook said on Monday it would remove the posts.")
+    assert is_appeal("Please donate today and subscribe to our newsletter to keep us going.")
+    assert not is_appeal("The union collected donations for the families of the victims, the mayor said on Friday in Juliaca.")
+
+
+def test_page_furniture_is_dropped() -> None:
+    page = "\n".join(
+        [
+            "Skip to content",
+            "Share on Facebook Twitter",
+            "",
+            "Water Crisis Deepens in the Valley",
+            "",
+            "By Maria Lopez",
+            "",
+            "The river has been dry for 40 days, farmers in the valley said on Monday.",
+            "You might be interested in: Ten Recipes for Summer",
+            "Officials promised trucks of water by the end of the month.",
+            "",
+            "Facebook Twitter Share",
+            "Another Story Entirely",
+            "Joe Bloggs",
+            "January 24, 2023",
+        ]
+    )
+    (doc,) = clean_text(page, "page.txt")
+    assert doc.title == "Water Crisis Deepens in the Valley" and doc.byline == "Maria Lopez"
+    assert doc.text == (
+        "The river has been dry for 40 days, farmers in the valley said on Monday.\n\n"
+        "Officials promised trucks of water by the end of the month."
+    )
+    assert doc.lines_for(0, 10) == (8, 8) and doc.lines_for(doc.text.index("Officials"), len(doc.text)) == (10, 10)
+
+
+def test_several_articles_in_one_file() -> None:
+    page = (
+        "First Headline Here / By Ann Author\n\nBody one is a sentence about rain. It rained.\n\n"
+        "Second Headline There / By Bo Writer\n\nBody two talks about the sun. It shone.\n"
+    )
+    docs = clean_text(page, "two.txt")
+    assert [(d.title, d.byline, d.title_line) for d in docs] == [
+        ("First Headline Here", "Ann Author", 1),
+        ("Second Headline There", "Bo Writer", 5),
+    ]
+
+
+# --- property tests: synthetic hard-wrapped pages --------------------------------------
+
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÁéñ", min_size=1, max_size=9)
+_sentence = st.lists(_word, min_size=3, max_size=14).map(lambda ws: " ".join(ws).capitalize() + ".")
+_paragraph = st.lists(_sentence, min_size=1, max_size=5).map(" ".join)
+
+
+def _wrap(text: str, width: int, nbsp: bool, blank_between: bool) -> list[str]:
+    lines, cur = [], ""
+    for w in text.split():
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            sep = ("\u00a0" if nbsp else " ") if cur else ""
+            cur = f"{cur}{sep}{w}"
+    lines.append(cur)
+    return [x for line in lines for x in ([line, ""] if blank_between else [line])]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    paras=st.lists(_paragraph, min_size=1, max_size=6, unique=True),  # a pasted-twice block is dropped by design
+    width=st.integers(30, 100),
+    nbsp=st.booleans(),
+    blank_between=st.booleans(),
+    crlf=st.booleans(),
+)
+def test_wrapped_text_round_trips(paras: list[str], width: int, nbsp: bool, blank_between: bool, crlf: bool) -> None:
+    lines: list[str] = []
+    for p in paras:
+        lines += _wrap(p, width, nbsp, blank_between) + ["", ""]
+    raw = ("\r\n" if crlf else "\n").join(lines)
+    docs = clean_text(raw, "w.txt")
+    body = " ".join(d.text for d in docs)
+    # nothing lost, nothing invented, nothing reordered (a headline may be lifted out as title)
+    got = " ".join(((d.title + " ") if d.title_line else "") + d.text for d in docs).split()
+    assert got == " ".join(paras).split()
+    for d in docs:
+        for p in chunk_documents([d], ChunkSettings(min_words=5, target_words=12, max_words=20)):
+            assert p.text.strip()
+            assert words_in_lines(p.text, raw, p.line_start, p.line_end)
+    assert body == " ".join(d.text for d in clean_text(raw, "w.txt"))  # deterministic
