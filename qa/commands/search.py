@@ -50,10 +50,9 @@ def render_hits(question: str, hits, retriever: str) -> None:  # type: ignore[no
         others = ", ".join(f"{name} #{r}" if r else f"{name} –" for name, r in hit.ranks.items())
         header = Text.assemble(
             (f"{hit.rank}. ", "bold"),
-            (printable(p.title) or "(untitled)", "bold cyan"),
-            "  ",
             (p.location, "green"),
             f"  score {hit.score:.4f}",
             (f"  ({others})" if retriever == "hybrid" else "", "dim"),
         )
-        out.print(Panel(Text(printable(p.text)), title=header, title_align="left", expand=True))
+        title = Text(printable(p.title) or "(untitled)", style="bold cyan")
+        out.print(Panel(Text(printable(p.text)), title=header, title_align="left", subtitle=title, subtitle_align="left", expand=True))
