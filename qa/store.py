@@ -137,9 +137,13 @@ def build_index(
             progress("read", 0, 1)
         corpus = corpus or load_corpus(list(paths))
         fingerprint = corpus_fingerprint(list(paths))
+        for warning in corpus.warnings:
+            if notify:
+                notify(f"warning: {warning}")
         passages = chunk_documents(corpus.documents, settings.chunk)
         if not passages:
-            raise QAError(f"no text to index in {', '.join(map(str, paths))}")
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped[:3])
+            raise QAError(f"no text to index in {', '.join(map(str, paths))}" + (f" (skipped {reasons})" if reasons else ""))
         if progress:
             progress("read", 1, 1)
 

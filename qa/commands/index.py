@@ -78,13 +78,19 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backen
 
     out = stdout_console()
     if summary["status"] == "up to date":
-        out.print(Text(f"Index {target} is up to date: {summary['documents']} documents, {summary['passages']} passages (use --force to rebuild)."))
+        out.print(Text(f"Index {target} is up to date: {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} (use --force to rebuild)."))
         return
     out.print(
         Text(
-            f"Indexed {summary['files']} files → {summary['documents']} documents, {summary['passages']} passages "
+            f"Indexed {_n(summary['files'], 'file')} → {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} "
             f"in {summary['seconds']:.1f} s ({summary['passages_per_second']:.1f} passages/s embedding) → {target}"
         )
     )
     for skipped in summary["skipped_files"]:
         out.print(Text(f"  skipped {skipped['path']}: {skipped['reason']}", style="yellow"))
+    if summary["skipped_files"]:
+        out.print(Text(f"{_n(len(summary['skipped_files']), 'file')} skipped.", style="yellow"))
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
