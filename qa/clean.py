@@ -276,6 +276,34 @@ def _article_starts_after(normed: Sequence[str], i: int) -> bool:
     return any(_INLINE_BYLINE.match(t) for t in normed[i + 1 :] if t)
 
 
+_CITATION = re.compile(
+    r"^(?:[A-ZÀ-Þ][\w’'-]+(?: [A-ZÀ-Þ][\w’'-]+)*, [A-ZÀ-Þ][^.]{0,60}\.\s?\S"  # Surname, Given. …
+    r"|[A-ZÀ-Þ][^.“\"]{1,80}\.\s?[“\"].+[”\"])"  # Organisation. “Title.” …
+)
+_YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+
+
+def is_citation(text: str) -> bool:
+    """A bibliography entry: 'Surname, Given. “Title.” Venue (date)'."""
+    return bool(_CITATION.match(text)) and len(words(text)) <= 60
+
+
+def _drop_reference_list(paras: list[Para]) -> list[Para]:
+    """A run of 3+ citations closing an article is its reference list, not its text.
+
+    One short closing line after the run ("Sources: AP, Reuters…") goes with it.
+    """
+    end = len(paras)
+    if end and not is_citation(paras[-1].text) and len(words(paras[-1].text)) <= 25:
+        end -= 1
+    start = end
+    while start > 0 and (is_citation(paras[start - 1].text) or (_YEAR.search(paras[start - 1].text) and len(words(paras[start - 1].text)) <= 40 and start < end)):
+        start -= 1
+    if sum(1 for p in paras[start:end] if is_citation(p.text)) >= 3:
+        return paras[:start]
+    return paras
+
+
 def _drop_boilerplate_paras(paras: Iterable[Para]) -> list[Para]:
     paras = list(paras)
     labels: dict[str, int] = {}
@@ -434,6 +462,7 @@ def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
     docs: list[Document] = []
     for group in groups:
         article = _make_article(group)
+        article.body = _drop_reference_list(article.body)
         if not article.body and article.title:
             # a lone headline with nothing under it: keep its words as the body
             article = Article(None, None, article.byline, article.date, group[:1])

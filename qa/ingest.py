@@ -19,7 +19,7 @@ from .errors import UsageError
 from .records import Corpus, Document, Skipped
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
-INGEST_VERSION = "1"
+INGEST_VERSION = "2"
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf")
 

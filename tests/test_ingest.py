@@ -233,3 +233,18 @@ def test_wrapped_text_round_trips(paras: list[str], width: int, nbsp: bool, blan
             assert p.text.strip()
             assert words_in_lines(p.text, raw, p.line_start, p.line_end)
     assert body == " ".join(d.text for d in clean_text(raw, "w.txt"))  # deterministic
+
+
+def test_reference_list_closing_an_article_is_dropped() -> None:
+    page = "\n\n".join(
+        [
+            "A Headline About Rivers",
+            "Rivers in the south rose by two metres in March, officials said.",
+            "Smith, John. “Floods of the South.” Water Review (May 2, 2021)",
+            "Doe, Jane. Rivers and Rain. Lima: Andes Press, 2019.",
+            "Institute of Hydrology. “Annual report 2022.” (2023)",
+            "Sources: AP, Reuters",
+        ]
+    )
+    (doc,) = clean_text(page, "r.txt")
+    assert doc.text == "Rivers in the south rose by two metres in March, officials said."
