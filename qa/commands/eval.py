@@ -1,0 +1,264 @@
+"""`qa eval`: retrieval and answer metrics on a gold set, SQuAD v1.1 dev or a BEIR dataset."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import RETRIEVERS
+from .common import corpus_options, json_option, notify, open_engine, print_json, stdout_console
+
+RETRIEVER_CHOICES = (*RETRIEVERS, "all")
+
+
+@click.command("eval")
+@click.argument("gold", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--retriever",
+    "-r",
+    type=click.Choice(RETRIEVER_CHOICES),
+    default=None,
+    help="Which retriever to evaluate; 'all' runs each on the same questions, side by side. "
+    "[default: hybrid for a gold file, all for --squad/--beir]",
+)
+@click.option("-k", "k", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="Passages retrieved per question (metrics need at least 10; fewer are padded up to 10).")
+@corpus_options
+@json_option
+@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a TREC run file (one per retriever with 'all': FILE.<retriever>).")
+@click.option("--qrels", "qrels_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the matching TREC qrels file.")
+@click.option("--no-answers", is_flag=True, help="Retrieval metrics only (skip the answer layer).")
+@click.option("--failures", "show_failures", type=click.IntRange(min=0), default=20, show_default=True, help="How many failures to list in the tables.")
+@click.option("--squad", is_flag=True, help="Evaluate on a sample of SQuAD v1.1 dev (its paragraphs as the corpus).")
+@click.option("--sample", type=click.IntRange(min=1), default=300, show_default=True, help="--squad: number of questions.")
+@click.option("--articles", type=click.IntRange(min=1), default=12, show_default=True, help="--squad: number of articles whose paragraphs form the corpus.")
+@click.option("--seed", type=int, default=0, show_default=True, help="--squad: sampling seed.")
+@click.option("--beir", "beir_dir", type=click.Path(path_type=Path), help="Evaluate on a BEIR-layout dataset folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
+@click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder holding the SQuAD files (default: ../shared/bench).")
+def command(
+    gold: Path | None,
+    retriever: str | None,
+    k: int,
+    corpus: tuple[Path, ...],
+    index_dir: Path | None,
+    as_json: bool,
+    run_file: Path | None,
+    qrels_file: Path | None,
+    no_answers: bool,
+    show_failures: int,
+    squad: bool,
+    sample: int,
+    articles: int,
+    seed: int,
+    beir_dir: Path | None,
+    bench_dir: Path | None,
+) -> None:
+    """Evaluate retrieval and answers on GOLD, a JSONL gold question set (see README).
+
+    \b
+    Retrieval: Recall@1/3/5/10, MRR@10, nDCG@10 over the answerable questions.
+    Answers: SQuAD exact match and token F1, hit@1, abstention precision/recall/F1.
+    With --squad or --beir DIR a public benchmark is run instead (indexes cached in index/).
+    """
+    from ..errors import UsageError
+
+    modes = sum([gold is not None, squad, beir_dir is not None])
+    if modes != 1:
+        raise UsageError("give exactly one of GOLD, --squad or --beir DIR")
+    if squad or beir_dir is not None:
+        if corpus:
+            raise UsageError("--corpus does not apply to --squad/--beir (the benchmark is the corpus)")
+        names = list(RETRIEVERS) if retriever in (None, "all") else [retriever]
+        _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers)
+        return
+
+    from ..evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
+    from ..gold import load_gold
+
+    assert gold is not None
+    gold_set = load_gold(gold)
+    names = list(RETRIEVERS) if retriever == "all" else [retriever or "hybrid"]
+    engine = open_engine(corpus, index_dir, quiet=as_json)
+    with eval_progress(as_json) as progress:
+        result = evaluate(engine, gold_set, names, k=k, answers=not no_answers, progress=progress)
+    for name in names:
+        rankings = result["retrievers"][name].pop("_rankings")
+        if run_file:
+            write_trec_run(run_path(run_file, name, len(names) > 1), rankings, tag=f"qa-{name}")
+    if qrels_file:
+        write_qrels(qrels_file, gold_qrels(gold_set))
+    for note in result["notes"]:
+        notify(note)
+    if as_json:
+        print_json(result)
+        return
+    render_gold(result, names, show_failures)
+
+
+# ------------------------------------------------------------------ benchmarks
+
+
+def _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers) -> None:  # type: ignore[no-untyped-def]
+    from .. import benchmarks as B
+    from ..evaluate import run_path, write_qrels, write_trec_run
+    from .common import build_progress
+
+    if squad:
+        bench = B.load_squad(Path(bench_dir) if bench_dir else B.BENCH_DIR, articles=articles, sample=sample, seed=seed)
+        recall_ks: tuple[int, ...] = (1, 5, 20)
+    else:
+        bench = B.load_beir(Path(beir_dir))
+        recall_ks = (100,)
+    with build_progress(as_json) as progress:
+        engine = B.open_bench_engine(bench, index_dir, progress=progress, notify=None if as_json else notify)
+    depth = max(max(recall_ks), 10)
+    with eval_progress(as_json) as progress:
+        result: dict[str, Any] = {
+            "dataset": bench.name,
+            "documents": len(bench.documents),
+            "passages": len(engine.index.passages),
+            "queries": len(bench.queries),
+            "index_dir": str(engine.index.path),
+            "retrievers": {},
+        }
+        if squad:
+            result["sample"] = {"articles": articles, "questions": sample, "seed": seed}
+        import time
+
+        for name in names:
+            started = time.perf_counter()
+            runs = B.run_retrieval(engine, bench, name, depth, progress)
+            scores = B.score_runs(runs, bench.qrels, recall_ks)
+            scores["seconds"] = round(time.perf_counter() - started, 2)
+            result["retrievers"][name] = scores
+            if run_file:
+                write_trec_run(run_path(run_file, name, len(names) > 1), runs, tag=f"qa-{name}")
+        if qrels_file:
+            write_qrels(qrels_file, bench.qrels)
+        if squad and not no_answers:
+            result["answers"] = B.run_answers(engine, bench, progress)
+    if as_json:
+        print_json(result)
+        return
+    render_bench(result, names, recall_ks)
+
+
+# ------------------------------------------------------------------ display
+
+
+@contextmanager
+def eval_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """One progress bar per stage (retriever × retrieval/answers) on stderr."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda stage, done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .common import stderr_console
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=stderr_console(), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def render_gold(result: dict[str, Any], names: list[str], show_failures: int) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    out = stdout_console()
+    first = result["retrievers"][names[0]]
+    out.print(
+        Text(
+            f"{result['gold']}: {first['questions']} questions ({first['answerable']} answerable, "
+            f"{first['unanswerable']} unanswerable) · index {result['index_dir']}"
+        )
+    )
+    table = Table(title="Retrieval (answerable questions)", title_justify="left")
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    for metric in first["retrieval"]:
+        table.add_row(metric, *[_f(result["retrievers"][n]["retrieval"].get(metric)) for n in names])
+    out.print(table)
+    if "answers" in first:
+        table = Table(title="Answers", title_justify="left")
+        table.add_column("metric")
+        for name in names:
+            table.add_column(name, justify="right")
+        rows = [("exact match", "exact_match"), ("token F1", "f1"), ("hit@1", "hit@1")]
+        for label, key in rows:
+            table.add_row(label, *[_f(result["retrievers"][n]["answers"][key]) for n in names])
+        for key in ("precision", "recall", "f1"):
+            table.add_row(f"abstention {key}", *[_f(result["retrievers"][n]["answers"]["abstention"][key]) for n in names])
+        out.print(table)
+    out.print(by_type_table(result, names))
+    for name in names:
+        r = result["retrievers"][name]
+        fails = r["failures"]
+        if fails:
+            table = Table(title=f"Failures ({name}): {len(fails)}" + (f", first {show_failures}" if len(fails) > show_failures else ""), title_justify="left", show_lines=True)
+            for c in ("id", "type", "question", "expected", "got", "evidence rank", "why"):
+                table.add_column(c, overflow="fold")
+            for f in fails[:show_failures]:
+                expected = " | ".join(f["expected"]) or "(abstain)"
+                got = "(abstained)" if f["abstained"] else (f["got"] if f["got"] is not None else "–")
+                rank = "–" if f["evidence_rank"] is None else str(f["evidence_rank"])
+                table.add_row(*(Text(str(x)) for x in (f["id"], f["type"], f["question"], expected, got, rank, f["reason"])))
+            out.print(table)
+
+
+def by_type_table(result: dict[str, Any], names: list[str]):  # type: ignore[no-untyped-def]
+    """One row per question type; each metric has a column per retriever."""
+    from rich.table import Table
+    from rich.text import Text
+
+    first = result["retrievers"][names[0]]["by_type"]
+    cols = ["recall@5", "mrr@10", "hit@1", "f1", "abstained"]
+    present = [c for c in cols if any(c in e for r in result["retrievers"].values() for e in r["by_type"].values())]
+    title = "By type" + (f" ({names[0]})" if len(names) == 1 else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("type")
+    table.add_column("n", justify="right")
+    for c in present:
+        for n in names:
+            table.add_column(c if len(names) == 1 else f"{c}\n{n}", justify="right")
+    for kind, entry in first.items():
+        cells = [_f(result["retrievers"][n]["by_type"][kind].get(c)) for c in present for n in names]
+        table.add_row(Text(kind), str(entry["questions"]), *cells)
+    return table
+
+
+def render_bench(result: dict[str, Any], names: list[str], recall_ks: tuple[int, ...]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    out = stdout_console()
+    out.print(Text(f"{result['dataset']}: {result['queries']} queries over {result['documents']} documents ({result['passages']} passages) · index {result['index_dir']}"))
+    table = Table(title="Retrieval (documents ranked by their best passage)", title_justify="left")
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    metrics = [f"recall@{k}" for k in recall_ks] + ["mrr@10", "ndcg@10"]
+    for m in metrics:
+        table.add_row(m, *[_f(result["retrievers"][n].get(m)) for n in names])
+    out.print(table)
+    answers = result.get("answers")
+    if answers:
+        if "skipped" in answers:
+            out.print(Text(answers["skipped"], style="yellow"))
+        else:
+            out.print(Text(f"Answers (hybrid, top 5 passages): EM {answers['exact_match']:.1f} · F1 {answers['f1']:.1f} · abstained {answers['abstained']}/{answers['questions']}"))

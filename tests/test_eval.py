@@ -1,0 +1,216 @@
+"""`qa eval`: the gold loader's errors, the evaluation on a fake engine (exact numbers), the
+real pipeline on the small corpus, and TREC run/qrels files that ranx reads back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from qa import evaluate as E
+from qa.cli import run
+from qa.errors import UsageError
+from qa.gold import load_gold
+from qa.records import Answer, Hit, Passage
+
+from conftest import write_corpus
+
+# ------------------------------------------------------------------ gold files
+
+
+def _write(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_gold_loader_reports_the_bad_line(tmp_path: Path) -> None:
+    good = {"id": "a", "question": "Q?", "answers": ["x"]}
+    path = _write(tmp_path / "g.jsonl", [good, "", "{not json"])
+    with pytest.raises(UsageError, match=r"g\.jsonl:3: not valid JSON"):
+        load_gold(path)
+    _write(path, [good, {"id": "b", "question": "Q?", "answers": "x"}])
+    with pytest.raises(UsageError, match=r":2: 'answers' must be a list"):
+        load_gold(path)
+    _write(path, [good, {"id": "a", "question": "R?", "answers": []}])
+    with pytest.raises(UsageError, match=r":2: duplicate id 'a' \(first on line 1\)"):
+        load_gold(path)
+    _write(path, [{"id": 3, "question": "  ", "answers": []}])
+    with pytest.raises(UsageError, match=r":1: 'question' is empty"):
+        load_gold(path)
+
+
+def test_gold_units_from_evidence_all(tmp_path: Path) -> None:
+    row = {
+        "id": "c1", "question": "How many died?", "answers": ["18", "17"], "type": "conflict",
+        "evidence": "18 people died", "doc": "a.txt",
+        "evidence_all": [
+            {"doc": "a.txt", "evidence": "18  people\u00a0died", "answer": "18"},  # same as evidence
+            {"doc": "b.txt", "evidence": "17 died", "answer": "17"},
+        ],
+    }  # fmt: skip
+    item = load_gold(_write(tmp_path / "g.jsonl", [row])).items[0]
+    assert [(u.doc, u.text) for u in item.units] == [("a.txt", "18 people died"), ("b.txt", "17 died")]
+    assert item.type == "conflict" and item.answerable
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no such gold file"),
+        ('{"id": "a", "question": "Q?", "answers": []}\n{"id": "b", "question": \n', "gold.jsonl:2: not valid JSON"),
+    ],
+)
+def test_cli_gold_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, expected: str) -> None:
+    path = tmp_path / "gold.jsonl"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert run(["eval", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_needs_exactly_one_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["eval"]) == 2
+    assert "exactly one of GOLD, --squad or --beir" in capsys.readouterr().err
+    assert run(["eval", "--beir", "/nonexistent/beir"]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ evaluate() on a fake engine
+
+
+def _p(path: str, text: str) -> Passage:
+    return Passage(pid=f"{path}#1:1", doc_id=f"{path}#1", path=path, title=path, text=text, start=0, end=len(text), line_start=1, line_end=1)
+
+
+PASSAGES = {
+    "alpaca": _p("alpaca.txt", "A herd in Puno counted 340 animals in 2021."),
+    "misti": _p("volcano.md", "Its summit stands 5,822 metres above sea level."),
+    "rail": _p("rail.txt", "The railway crosses the La Raya pass at 4,313 metres."),
+}
+
+
+@dataclass
+class FakeIndex:
+    path: Path = Path("/fake/index")
+    passages: tuple = ()
+
+
+class FakeEngine:
+    """Fixed rankings and answers, so every metric can be computed by hand."""
+
+    index = FakeIndex()
+    rankings = {
+        "How many alpacas in the Puno herd?": ["alpaca", "misti", "rail"],  # evidence rank 1
+        "How high is Misti?": ["rail", "alpaca", "misti"],  # evidence rank 3
+        "How high is the La Raya pass?": ["misti", "rail", "alpaca"],  # rank 2
+        "Who won the 2022 World Cup?": ["rail", "misti", "alpaca"],
+    }
+    answers = {
+        "How many alpacas in the Puno herd?": ("340 animals", "A herd in Puno counted 340 animals in 2021."),
+        "How high is Misti?": ("4,313 metres", "The railway crosses the La Raya pass at 4,313 metres."),
+        "How high is the La Raya pass?": None,  # abstains on an answerable question
+        "Who won the 2022 World Cup?": None,  # abstains correctly
+    }
+
+    def search_many(self, questions, k=5, retriever="hybrid"):  # type: ignore[no-untyped-def]
+        return [[Hit(PASSAGES[n], 1.0 / r, r) for r, n in enumerate(self.rankings[q][:k], start=1)] for q in questions]
+
+    def ask_many(self, questions, **_):  # type: ignore[no-untyped-def]
+        out = []
+        for q in questions:
+            a = self.answers[q]
+            out.append(Answer(q, a and a[0], a and a[1], 0.9 if a else 0.1, a is None, ()))
+        return out
+
+
+def _fake_gold(tmp_path: Path) -> Path:
+    return _write(
+        tmp_path / "gold.jsonl",
+        [
+            {"id": "1", "question": "How many alpacas in the Puno herd?", "answers": ["340"], "evidence": "counted 340 animals", "doc": "alpaca.txt", "type": "factoid"},
+            {"id": "2", "question": "How high is Misti?", "answers": ["5,822 metres"], "evidence": "Its summit stands 5,822 metres above sea level.", "type": "factoid"},
+            {"id": "3", "question": "How high is the La Raya pass?", "answers": ["4,313 metres"], "type": "paraphrase"},
+            {"id": "4", "question": "Who won the 2022 World Cup?", "answers": [], "type": "offtopic"},
+        ],
+    )
+
+
+def test_evaluate_numbers_on_a_fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(E, "answer_layer_available", lambda: None)
+    result = E.evaluate(FakeEngine(), load_gold(_fake_gold(tmp_path)), ["hybrid"], k=10)
+    r = result["retrievers"]["hybrid"]
+    ret = r["retrieval"]
+    assert ret["recall@1"] == pytest.approx(1 / 3)
+    assert ret["recall@3"] == pytest.approx(1.0)
+    assert ret["mrr@10"] == pytest.approx((1 + 1 / 3 + 1 / 2) / 3)
+    ans = r["answers"]
+    assert ans["exact_match"] == 0.0  # "340 animals" ≠ "340"
+    # "340 animals" vs "340": P=1/2, R=1 → 2/3; "4,313 metres" vs "5,822 metres": 1 of 2 → 1/2
+    assert ans["f1"] == pytest.approx((2 / 3 + 1 / 2 + 0) / 3)
+    assert ans["hit@1"] == pytest.approx(1 / 3)
+    assert ans["abstention"]["precision"] == pytest.approx(0.5)
+    assert ans["abstention"]["recall"] == 1.0
+    assert r["by_type"]["factoid"]["questions"] == 2
+    assert r["by_type"]["offtopic"]["abstained"] == 1.0
+    fails = {f["id"]: f for f in r["failures"]}
+    assert set(fails) == {"2", "3"}
+    assert fails["2"]["evidence_rank"] == 3 and fails["2"]["got"] == "4,313 metres"
+    assert fails["3"]["abstained"] is True
+
+
+def test_run_and_qrels_files_parse_with_ranx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ranx = pytest.importorskip("ranx")
+    monkeypatch.setattr(E, "answer_layer_available", lambda: None)
+    gold = load_gold(_fake_gold(tmp_path))
+    result = E.evaluate(FakeEngine(), gold, ["hybrid"], k=10, answers=False)
+    E.write_trec_run(tmp_path / "run.txt", result["retrievers"]["hybrid"]["_rankings"], tag="qa-hybrid")
+    E.write_qrels(tmp_path / "qrels.txt", E.gold_qrels(gold))
+    first = (tmp_path / "run.txt").read_text().splitlines()[0].split()
+    assert first[:4] == ["1", "Q0", "1.e0", "1"] and first[5] == "qa-hybrid"
+    qrels = ranx.Qrels.from_file(str(tmp_path / "qrels.txt"), kind="trec")
+    run_ = ranx.Run.from_file(str(tmp_path / "run.txt"), kind="trec")
+    ref = ranx.evaluate(qrels, run_, ["recall@1", "mrr@10", "ndcg@10"], make_comparable=True)
+    ours = result["retrievers"]["hybrid"]["retrieval"]
+    for name in ("recall@1", "mrr@10", "ndcg@10"):
+        assert ref[name] == pytest.approx(ours[name]), name
+
+
+# ------------------------------------------------------------------ the real pipeline
+
+
+@pytest.mark.slow
+def test_eval_cli_on_the_small_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    gold = _write(
+        tmp_path / "gold.jsonl",
+        [
+            {"id": "herd", "question": "How many animals did the alpaca herd in Puno count?", "answers": ["340"], "evidence": "A herd in Puno counted 340 animals in 2021.", "doc": "alpaca.txt", "type": "factoid"},
+            {"id": "summit", "question": "How tall is the Misti volcano?", "answers": ["5,822 metres"], "evidence": "Its summit stands 5,822 metres above sea level.", "doc": "volcano.md", "type": "paraphrase"},
+            {"id": "train", "question": "How long is the train journey from Cusco to Puno?", "answers": ["about ten hours", "ten hours"], "evidence": "The journey takes about ten hours", "doc": "sub/rail.txt", "type": "factoid"},
+            {"id": "off", "question": "Who painted the Mona Lisa?", "answers": [], "type": "offtopic"},
+        ],
+    )
+    index_dir = tmp_path / "index"
+    assert run(["index", str(corpus), "--index-dir", str(index_dir), "--quiet"]) == 0
+    capsys.readouterr()
+    argv = ["eval", str(gold), "-c", str(corpus), "--index-dir", str(index_dir), "-r", "all", "--json", "--no-answers"]
+    argv += ["--run", str(tmp_path / "run.trec"), "--qrels", str(tmp_path / "qrels.trec")]
+    assert run(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["retrievers"]) == {"hybrid", "dense", "bm25"}
+    for name, r in result["retrievers"].items():
+        assert r["answerable"] == 3 and r["unanswerable"] == 1
+        # three documents on three different topics: each question's own document comes first
+        assert r["retrieval"]["recall@1"] == 1.0, (name, r["failures"])
+        assert r["retrieval"]["mrr@10"] == 1.0
+        assert {q["id"]: q["evidence_rank"] for q in r["per_question"] if q["answerable"]} == {"herd": 1, "summit": 1, "train": 1}
+        assert (tmp_path / f"run.{name}.trec").exists()
+    assert (tmp_path / "qrels.trec").read_text().split("\n")[0] == "herd 0 herd.e0 1"
+    # the tables for people: the same numbers, and document text printed as data
+    assert run(["eval", str(gold), "-c", str(corpus), "--index-dir", str(index_dir), "--no-answers"]) == 0
+    out = capsys.readouterr().out
+    assert "Retrieval" in out and "recall@1" in out and "By type" in out and "paraphrase" in out
