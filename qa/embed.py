@@ -69,6 +69,7 @@ class TorchEncoder:
     name: str = MODEL_NAME
     backend: str = "torch"
     dim: int = DIMENSION
+    batch_size: int = 32  # what index builds use (store.build_index reads it)
 
     @classmethod
     def load(cls) -> TorchEncoder:

@@ -102,6 +102,10 @@ def open_index(
     try:
         manifest = read_manifest(target)
         reason = staleness(manifest, corpus_paths, settings)
+        if reason is None and not explicit_dir and is_default_corpus(corpus_paths) and manifest.get("backend") != settings.backend:
+            # the bundled corpus in its default place follows the default encoder (cheap to rebuild); any other
+            # index keeps the encoder it was built with (queries use the index's backend)
+            reason = f"it was built with the {manifest.get('backend')} encoder, the default is now {settings.backend}"
     except IndexError_ as exc:
         if not auto:
             raise

@@ -151,7 +151,7 @@ def build_index(
         texts = [index_text(p) for p in passages]
         enc_started = time.perf_counter()
         vectors = encoder.encode(
-            texts, batch_size=32, progress=(lambda d, t: progress("embed", d, t)) if progress else None
+            texts, batch_size=getattr(encoder, "batch_size", 32), progress=(lambda d, t: progress("embed", d, t)) if progress else None
         )
         encode_seconds = time.perf_counter() - enc_started
 
@@ -174,6 +174,7 @@ def build_index(
                 "model": encoder.name,
                 "backend": encoder.backend,
                 "dimension": int(vectors.shape[1]),
+                "index_kind": dense.kind_of(faiss_index),  # "flat" (exact) or "hnsw" (approximate)
                 "chunk": settings.chunk.to_json(),
                 "corpus": {
                     "paths": [str(Path(p).resolve()) for p in paths],

@@ -98,11 +98,12 @@ KILL_SCRIPT = textwrap.dedent(
         store._swap_in = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
     else:
         import qa.embed as embed
-        real = embed.TorchEncoder.encode
+        cls = type(embed.load_encoder(IndexSettings().backend))  # whichever encoder builds use
+        real = cls.encode
         def dying(self, texts, batch_size=32, progress=None):
             real(self, texts[:1], batch_size)
             os.kill(os.getpid(), signal.SIGKILL)
-        embed.TorchEncoder.encode = dying
+        cls.encode = dying
     store.build_index([Path(sys.argv[1])], Path(sys.argv[2]), IndexSettings())
     """
 )

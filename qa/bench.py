@@ -1,0 +1,543 @@
+"""`qa bench`: speed and memory of this machine, measured in one run.
+
+Everything here returns plain dicts (seconds, counts, bytes) so the CLI prints a table or
+JSON from the same result and tests can check the structure without timing anything.
+
+What is measured and why it is measured that way:
+- the encoder is timed twice on the same passages: "bare" (the model call alone on
+  pre-tokenized, length-sorted batches — the ceiling) and through `Encoder.encode` (what an
+  index build uses); their ratio shows the overhead the wrapper adds;
+- the seeds index is built cold (a fresh `qa index` process: imports + model load + build)
+  and warm (in this process, model loaded), each into a throw-away directory — never
+  index/seeds, which other processes may be using;
+- latencies are per question, after a warm-up, each question distinct (the query-embedding
+  cache would otherwise hide the encoder), with FAISS on one thread as `qa` runs it;
+- the scaling curve uses synthetic vectors (see `synthetic_vectors`) because embedding a
+  million real passages takes a day on this CPU; BM25 at scale repeats the seeds passages.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Say = Callable[[str], None]
+
+DEFAULT_SIZES = (10_000, 100_000)
+SIZE_1M = 1_000_000
+QUICK_SIZES = (2_000,)
+BM25_SIZES = (10_000, 100_000)
+QUICK_BM25_SIZES = (2_000,)
+
+
+# ------------------------------------------------------------------ small helpers
+
+
+def percentiles(samples: Sequence[float]) -> dict[str, float | None]:
+    """p50/p95 in milliseconds (None for no samples)."""
+    if not samples:
+        return {"p50_ms": None, "p95_ms": None, "n": 0}
+    arr = np.asarray(samples, dtype=np.float64) * 1000.0
+    return {"p50_ms": round(float(np.percentile(arr, 50)), 3), "p95_ms": round(float(np.percentile(arr, 95)), 3), "n": len(arr)}
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def current_rss_bytes() -> int | None:
+    """Resident memory now (Linux /proc); None where unavailable."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_bytes": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+# Runs `qa` like its console script does, then prints the process's own peak RSS (VmHWM,
+# which exec resets; getrusage(RUSAGE_CHILDREN) would count the forked parent's pages too).
+_QA_WRAPPER = (
+    "import sys\n"
+    "from qa.cli import run\n"
+    "rc = run(sys.argv[1:])\n"
+    "try:\n"
+    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+    "    sys.stderr.write('\\nQA_BENCH_PEAK_KB ' + hwm + '\\n')\n"
+    "except (OSError, IndexError):\n"
+    "    pass\n"
+    "sys.exit(rc)\n"
+)
+
+
+def qa_process(*args: str) -> list[str]:
+    """argv that runs `qa ARGS` in a fresh interpreter and reports its peak RSS on stderr."""
+    return [sys.executable, "-c", _QA_WRAPPER, *args]
+
+
+def timed_run(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, int, str, int | None]:
+    """(wall seconds, exit code, last stderr message, peak RSS bytes or None) of a subprocess."""
+    started = time.perf_counter()
+    proc = subprocess.run(list(argv), capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - started
+    peak = None
+    lines = []
+    for line in proc.stderr.strip().splitlines():
+        if line.startswith("QA_BENCH_PEAK_KB "):
+            peak = int(line.split()[1]) * 1024
+        elif line.strip():
+            lines.append(line)
+    return seconds, proc.returncode, lines[-1] if lines else "", peak
+
+
+# ------------------------------------------------------------------ questions
+
+
+def bench_questions(passages: Sequence[Any], n: int, gold: Path | None = None) -> list[str]:
+    """`n` distinct questions: a gold file's first, then ones made from passage sentences.
+
+    Made-up questions ("What about <the first words of a sentence>?") exercise the same code
+    as real ones; only their answers would be odd, and latency does not look at answers.
+    """
+    out: list[str] = []
+    if gold is not None and gold.exists():
+        import json
+
+        for line in gold.read_text(encoding="utf-8").splitlines():
+            try:
+                q = json.loads(line).get("question")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(q, str) and q.strip():
+                out.append(q.strip())
+    seen = set(out)
+    for width in (8, 6, 10, 5, 12):
+        for p in passages:
+            for sentence in p.text.replace("?", ".").split(". "):
+                words = sentence.split()
+                if len(words) < width:
+                    continue
+                q = "What about " + " ".join(words[:width]).rstrip(",;:") + "?"
+                if q not in seen:
+                    seen.add(q)
+                    out.append(q)
+                if len(out) >= n:
+                    return out[:n]
+    return out[:n]
+
+
+# ------------------------------------------------------------------ encoder
+
+
+def bare_encode_seconds(encoder: Any, texts: Sequence[str], batch_size: int) -> float:
+    """The model call alone, on the same texts and batch size (the throughput ceiling)."""
+    if encoder.backend == "torch":
+        started = time.perf_counter()
+        encoder.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return time.perf_counter() - started
+    from .onnx_encoder import token_batches
+
+    encs = encoder.tokenize(texts)
+    batches = [[encs[i] for i in group] for group in token_batches([len(e.ids) for e in encs], batch_size)]
+    started = time.perf_counter()
+    for batch in batches:
+        width = max(len(e.ids) for e in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(batch):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        encoder.session.run(None, {k: v for k, v in feeds.items() if k in encoder.input_names})
+    return time.perf_counter() - started
+
+
+def measure_encoder(encoder: Any, texts: Sequence[str], repeats: int = 3) -> dict[str, Any]:
+    """Throughput of the bare model and of Encoder.encode, alternated, best of `repeats`.
+
+    Best-of, alternated: other processes share these cores, and the least disturbed run
+    is the closest to what the code itself costs.
+    """
+    batch = int(getattr(encoder, "batch_size", 32))
+    encoder.encode(list(texts[: min(8, len(texts))]), batch_size=batch)  # warm-up
+    bare, wrapped = [], []
+    for _ in range(max(1, repeats)):
+        bare.append(bare_encode_seconds(encoder, texts, batch))
+        started = time.perf_counter()
+        encoder.encode(texts, batch_size=batch)
+        wrapped.append(time.perf_counter() - started)
+    n = len(texts)
+    b, w = min(bare), min(wrapped)
+    return {
+        "backend": encoder.backend,
+        "batch_size": batch,
+        "passages": n,
+        "load_seconds": round(float(getattr(encoder, "load_seconds", 0.0)), 3),
+        "bare_passages_per_second": round(n / b, 2),
+        "encode_passages_per_second": round(n / w, 2),
+        "encode_vs_bare": round(b / w, 3),
+        "encode_seconds": round(w, 3),
+    }
+
+
+# ------------------------------------------------------------------ seeds index and latency
+
+
+def build_seeds(work: Path, backend: str, encode_seconds: float, say: Say) -> tuple[Any, dict[str, Any]]:
+    """Cold build in a fresh `qa index` process, warm build here; returns (index, numbers)."""
+    from dataclasses import replace
+
+    from .config import DEFAULT_CORPUS, default_settings
+    from .store import build_index
+
+    cold_dir, warm_dir = work / "seeds-cold", work / "seeds-warm"
+    say("building the seeds index in a fresh process (cold)")
+    env = dict(os.environ, QA_BACKEND=backend)
+    cold_s, code, err, cold_peak = timed_run(
+        qa_process("index", str(DEFAULT_CORPUS), "--index-dir", str(cold_dir), "--force", "--quiet", "--json"), env
+    )
+    say("building the seeds index in this process (warm)")
+    settings = replace(default_settings(), backend=backend)
+    # warm = model *and* libraries loaded: bm25s's first import (≈ 0.3 s, numba and scipy)
+    # is a once-per-process cost like the model load, not part of building
+    import bm25s  # noqa: F401
+
+    started = time.perf_counter()
+    index = build_index([DEFAULT_CORPUS], warm_dir, settings)
+    warm_s = time.perf_counter() - started
+    shutil.rmtree(cold_dir, ignore_errors=True)
+    sizes = {p.name: dir_size(p) if p.is_dir() else p.stat().st_size for p in warm_dir.iterdir()}
+    return index, {
+        "passages": len(index.passages),
+        "cold_seconds": round(cold_s, 3) if code == 0 else None,
+        "cold_error": None if code == 0 else err,
+        "cold_peak_rss_bytes": cold_peak,
+        "warm_seconds": round(warm_s, 3),
+        "warm_encode_seconds": index.manifest["timings"]["encode_seconds"],
+        "warm_vs_pure_encoding": round(warm_s / max(encode_seconds, 1e-9), 3),
+        "index_kind": index.manifest.get("index_kind"),
+        "disk_bytes": dir_size(warm_dir),
+        "disk_parts": sizes,
+    }
+
+
+def answer_available() -> bool:
+    try:
+        import qa.answer  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: int = 5) -> dict[str, Any]:
+    """search (and ask, when the answer layer exists) p50/p95 per retriever, one question at a time."""
+    from .config import RETRIEVERS
+    from .engine import Engine
+    from .retrieve import Searcher
+
+    out: dict[str, Any] = {"questions": len(questions), "search": {}, "ask": {}}
+    can_ask = answer_available()
+    for retriever in RETRIEVERS:
+        # a fresh Searcher per run: its query-embedding cache must not serve a timed question
+        engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+        for q in questions[:warmup]:
+            engine.search(q, k=5, retriever=retriever)
+        times = []
+        for q in questions[warmup:]:
+            started = time.perf_counter()
+            engine.search(q, k=5, retriever=retriever)
+            times.append(time.perf_counter() - started)
+        out["search"][retriever] = percentiles(times)
+        if not can_ask:
+            out["ask"][retriever] = None
+            continue
+        engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+        for q in questions[:warmup]:
+            engine.ask(q, k=5, retriever=retriever)
+        times = []
+        for q in questions[warmup:]:
+            started = time.perf_counter()
+            engine.ask(q, k=5, retriever=retriever)
+            times.append(time.perf_counter() - started)
+        out["ask"][retriever] = percentiles(times)
+    return out
+
+
+def measure_cli(index_dir: Path, backend: str, question: str, repeats: int) -> dict[str, Any]:
+    """`qa --help` and a cold `qa ask` (fresh process, built index), median of `repeats`."""
+    env = dict(os.environ, QA_BACKEND=backend)
+    helps = [timed_run(qa_process("--help"), env)[0] for _ in range(max(1, repeats))]
+    cmd = "ask" if answer_available() else "search"
+    runs = [timed_run(qa_process(cmd, question, "--index-dir", str(index_dir), "--json"), env) for _ in range(max(1, repeats))]
+    ok = [r for r in runs if r[1] == 0]
+    peaks = [r[3] for r in ok if r[3] is not None]
+    return {
+        "help_seconds": round(float(np.median(helps)), 3),
+        "cold_command": cmd,
+        "cold_seconds": round(float(np.median([r[0] for r in ok])), 3) if ok else None,
+        "cold_min_seconds": round(min(r[0] for r in ok), 3) if ok else None,
+        "cold_error": None if ok else runs[-1][2],
+        "cold_peak_rss_bytes": max(peaks) if peaks else None,
+    }
+
+
+# ------------------------------------------------------------------ scaling
+
+
+def synthetic_vectors(n: int, dim: int = 384, seed: int = 0, spread: float = 1.0) -> np.ndarray:
+    """`n` L2-normalised vectors drawn around n/200 random topic centres.
+
+    Uniform random vectors in 384-d are all nearly orthogonal — no neighbour is much nearer
+    than any other, which no text collection looks like. Clustered vectors (cosine ≈ 0.5
+    within a topic, ≈ 0 across) are the closer stand-in for passage embeddings.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(16, n // 200), dim)).astype(np.float32)
+    out = np.empty((n, dim), dtype=np.float32)
+    step = 100_000
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        out[a:b] = centres[rng.integers(0, len(centres), b - a)]
+        out[a:b] += rng.standard_normal((b - a, dim)).astype(np.float32) * spread
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out
+
+
+def synthetic_queries(vectors: np.ndarray, n: int, seed: int = 1) -> np.ndarray:
+    """Queries near stored vectors (cosine ≈ 0.7), as a question is near its passage."""
+    rng = np.random.default_rng(seed)
+    q = vectors[rng.integers(0, len(vectors), n)] + rng.standard_normal((n, vectors.shape[1])).astype(np.float32) / np.sqrt(vectors.shape[1])
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return np.ascontiguousarray(q, dtype=np.float32)
+
+
+def index_bytes(index: Any) -> int:
+    """Bytes the FAISS structures hold: the vectors, plus the graph for HNSW."""
+    d = int(index.d)
+    if hasattr(index, "hnsw"):
+        h = index.hnsw
+        return int(index.ntotal) * d * 4 + int(h.neighbors.size()) * 4 + int(h.offsets.size()) * 8 + int(h.levels.size()) * 4
+    return int(index.ntotal) * d * 4
+
+
+def _time_queries(index: Any, queries: np.ndarray, k: int) -> dict[str, Any]:
+    times = []
+    for i in range(len(queries)):
+        started = time.perf_counter()
+        index.search(queries[i : i + 1], k)
+        times.append(time.perf_counter() - started)
+    return percentiles(times)
+
+
+def measure_dense_scale(n: int, queries: int = 200, depth: int = 50, say: Say | None = None) -> dict[str, Any]:
+    """Flat vs HNSW at `n` synthetic vectors: build, memory, latency, HNSW recall@10."""
+    import gc
+
+    from . import dense
+
+    if say:
+        say(f"dense scaling: {n:,} vectors")
+    vectors = synthetic_vectors(n)
+    qs = synthetic_queries(vectors, queries)
+    row: dict[str, Any] = {"passages": n}
+    exact_ids = None
+    for kind in dense.KINDS:
+        gc.collect()
+        before = current_rss_bytes()
+        started = time.perf_counter()
+        index = dense.build(vectors, kind=kind)
+        build_s = time.perf_counter() - started
+        after = current_rss_bytes()
+        dense.set_threads(1)
+        index.search(qs[:5], depth)  # warm-up
+        _, ids = index.search(qs, 10)
+        if kind == dense.FLAT:
+            exact_ids = ids
+        row[kind] = {
+            "build_seconds": round(build_s, 3),
+            "index_bytes": index_bytes(index),
+            "rss_growth_bytes": (after - before) if before is not None and after is not None else None,
+            **_time_queries(index, qs, depth),
+            "recall_at_10": round(dense.recall_at(ids, exact_ids, 10), 4) if exact_ids is not None else None,
+        }
+        if kind == dense.HNSW:
+            row[kind]["ef_search"] = int(index.hnsw.efSearch)
+            row[kind]["m"] = dense.HNSW_M
+        del index
+    del vectors
+    gc.collect()
+    return row
+
+
+def measure_bm25_scale(n: int, texts: Sequence[str], queries: Sequence[str], say: Say | None = None) -> dict[str, Any]:
+    """BM25 over `n` passages made by repeating `texts`: build seconds, memory, query p50/p95."""
+    import gc
+
+    from .lexical import Bm25Index
+
+    if say:
+        say(f"BM25 scaling: {n:,} passages")
+    corpus = [texts[i % len(texts)] for i in range(n)]
+    gc.collect()
+    before = current_rss_bytes()
+    started = time.perf_counter()
+    bm25 = Bm25Index.build(corpus)
+    build_s = time.perf_counter() - started
+    after = current_rss_bytes()
+    depth = 50
+    times = []
+    for q in queries:
+        started = time.perf_counter()
+        scores = bm25.scores(q)
+        if scores.size:
+            d = min(depth, scores.size)
+            top = np.argpartition(-scores, d - 1)[:d]
+            sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
+        times.append(time.perf_counter() - started)
+    arrays = getattr(bm25._retriever, "scores", {})  # bm25s's sparse score matrix (CSC arrays)
+    held = sum(int(v.nbytes) for v in arrays.values() if hasattr(v, "nbytes"))
+    del bm25, corpus
+    gc.collect()
+    return {
+        "passages": n,
+        "build_seconds": round(build_s, 3),
+        "index_bytes": held,
+        "rss_growth_bytes": (after - before) if before is not None and after is not None else None,
+        **percentiles(times),
+    }
+
+
+# ------------------------------------------------------------------ the whole run
+
+
+def run_bench(
+    quick: bool = False,
+    scale_1m: bool = False,
+    backend: str | None = None,
+    questions: int = 120,
+    gold: Path | None = None,
+    work_dir: Path | None = None,
+    say: Say | None = None,
+) -> dict[str, Any]:
+    """Every measurement of `qa bench`, as one JSON-ready dict."""
+    from .config import PROJECT_ROOT, default_settings
+    from .embed import load_encoder
+    from .store import index_text
+
+    say = say or (lambda _m: None)
+    backend = backend or default_settings().backend
+    if quick:
+        questions = min(questions, 25)
+    gold = gold if gold is not None else PROJECT_ROOT / "tests" / "data" / "dev_gold.jsonl"
+    own_work = work_dir is None
+    work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"machine": machine(), "quick": quick, "backend": backend}
+    try:
+        say(f"loading the {backend} encoder")
+        encoder = load_encoder(backend)
+        # encoder throughput on the seeds passages (chunked as an index build would)
+        from .chunk import chunk_documents
+        from .config import DEFAULT_CORPUS
+        from .ingest import load_corpus
+
+        passages = chunk_documents(load_corpus([DEFAULT_CORPUS]).documents, default_settings().chunk)
+        texts = [index_text(p) for p in passages]
+        say(f"embedding {len(texts)} passages (bare model vs Encoder.encode)")
+        result["encoder"] = measure_encoder(encoder, texts, repeats=1 if quick else 3)
+
+        index, result["index"] = build_seeds(work, backend, result["encoder"]["encode_seconds"], say)
+        qs = bench_questions(index.passages, questions + 5, gold)
+        say(f"latency over {len(qs) - 5} questions per retriever")
+        result["latency"] = measure_latency(index, encoder, qs, warmup=5)
+        result["peak_rss_bytes"] = peak_rss_bytes()  # before the scaling runs inflate it
+
+        say("qa --help and a cold qa ask in fresh processes")
+        result["cli"] = measure_cli(index.path, backend, qs[0], repeats=1 if quick else 3)
+
+        sizes = list(QUICK_SIZES if quick else DEFAULT_SIZES) + ([SIZE_1M] if scale_1m else [])
+        result["scale_dense"] = [measure_dense_scale(n, queries=50 if quick else 200, say=say) for n in sizes]
+        bm25_sizes = QUICK_BM25_SIZES if quick else BM25_SIZES
+        result["scale_bm25"] = [measure_bm25_scale(n, texts, qs[5:55], say=say) for n in bm25_sizes]
+        result["peak_rss_bytes_total"] = peak_rss_bytes()
+    finally:
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+TARGETS = {
+    "help_seconds": 0.5,
+    "cold_ask_seconds": 2.0,
+    "ask_p50_ms": 50.0,
+    "ask_p95_ms": 150.0,
+    "warm_build_vs_encoding": 1.2,
+    "encode_vs_bare": 0.9,
+    "recall_at_10": 0.95,
+    "dense_1m_p95_ms": 50.0,
+}
+
+
+def target_checks(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of docs/performance.md with the measured value and whether it is met."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, limit: float, higher_is_better: bool = False) -> None:
+        ok = None if value is None else (value >= limit if higher_is_better else value <= limit)
+        rows.append({"target": name, "value": value, "limit": limit, "met": ok})
+
+    cli = result.get("cli", {})
+    add("qa --help seconds", cli.get("help_seconds"), TARGETS["help_seconds"])
+    add(f"cold qa {cli.get('cold_command', 'ask')} seconds", cli.get("cold_seconds"), TARGETS["cold_ask_seconds"])
+    ask = (result.get("latency", {}).get("ask") or {}).get("hybrid")
+    add("ask hybrid p50 ms", ask and ask["p50_ms"], TARGETS["ask_p50_ms"])
+    add("ask hybrid p95 ms", ask and ask["p95_ms"], TARGETS["ask_p95_ms"])
+    idx = result.get("index", {})
+    add("warm build / pure encoding", idx.get("warm_vs_pure_encoding"), TARGETS["warm_build_vs_encoding"])
+    add("Encoder.encode / bare model", result.get("encoder", {}).get("encode_vs_bare"), TARGETS["encode_vs_bare"], True)
+    for row in result.get("scale_dense", []):
+        add(f"HNSW recall@10 at {row['passages']:,}", row["hnsw"]["recall_at_10"], TARGETS["recall_at_10"], True)
+        if row["passages"] >= SIZE_1M:
+            add("HNSW p95 ms at 1M", row["hnsw"]["p95_ms"], TARGETS["dense_1m_p95_ms"])
+    return rows

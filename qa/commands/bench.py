@@ -1,0 +1,114 @@
+"""`qa bench`: measure speed and memory on this machine (tables, or JSON with --json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import json_option, notify, print_json, stdout_console
+
+
+@click.command("bench")
+@json_option
+@click.option("--quick", is_flag=True, help="Small sizes and few questions: a smoke run in well under a minute.")
+@click.option("--scale-1m", "scale_1m", is_flag=True, help="Add 1,000,000 vectors to the scaling curve (minutes; ≈ 3 GiB).")
+@click.option(
+    "--backend",
+    type=click.Choice(["torch", "onnx-int8"]),
+    default=None,
+    help="Encoder to measure (default: $QA_BACKEND or the configured default).",
+)
+@click.option("--questions", type=click.IntRange(min=10, max=10_000), default=120, show_default=True, help="Questions per latency run (after 5 warm-up ones).")
+@click.option("--gold", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help="Take questions from this gold .jsonl first (default: tests/data/dev_gold.jsonl when present).")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where the throw-away indexes go (default: a temporary directory, removed afterwards).")
+def command(as_json: bool, quick: bool, scale_1m: bool, backend: str | None, questions: int, gold: Path | None, work_dir: Path | None) -> None:
+    """Measure model load, embedding throughput, index build, search/ask latency, start-up
+    time, memory and a flat-vs-HNSW scaling curve on this machine."""
+    from ..bench import run_bench, target_checks
+
+    say = (lambda _m: None) if as_json else (lambda m: notify(m))
+    result = run_bench(quick=quick, scale_1m=scale_1m, backend=backend, questions=questions, gold=gold, work_dir=work_dir, say=say)
+    result["targets"] = target_checks(result)
+    if as_json:
+        print_json(result)
+        return
+    render(result)
+
+
+def _mb(n: Any) -> str:
+    return "–" if n is None else f"{n / 2**20:,.1f} MiB"
+
+
+def _num(v: Any, fmt: str = "{:,.2f}") -> str:
+    return "n/a" if v is None else fmt.format(v)
+
+
+def render(r: dict[str, Any]) -> None:
+    """The result as Rich tables (values are numbers we made, but escape anyway)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out = stdout_console()
+    m = r["machine"]
+    out.print(Text(f"qa bench — {m['date']} — {m['cpu']}, {m['cores']} cores, {_mb(m['memory_bytes'])} RAM — backend {r['backend']}" + (" (quick)" if r["quick"] else ""), style="bold"))
+
+    t = Table(title="Encoder, index, start-up, memory")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    e, i, c = r["encoder"], r["index"], r["cli"]
+    rows = [
+        ("model load", f"{e['load_seconds']:.2f} s"),
+        (f"bare model ({e['passages']} seeds passages, batch {e['batch_size']})", f"{e['bare_passages_per_second']:.1f} passages/s"),
+        ("Encoder.encode (same passages)", f"{e['encode_passages_per_second']:.1f} passages/s ({e['encode_vs_bare']:.0%} of bare)"),
+        ("seeds index build, cold (fresh qa index process)", _num(i["cold_seconds"], "{:.2f} s") + (f" ({i['cold_error']})" if i.get("cold_error") else "")),
+        ("seeds index build, warm (model loaded)", f"{i['warm_seconds']:.2f} s = {i['warm_vs_pure_encoding']:.2f}× pure encoding"),
+        ("index size on disk", f"{_mb(i['disk_bytes'])} ({i['index_kind']})"),
+        ("qa --help", f"{c['help_seconds']:.3f} s"),
+        (f"qa {c['cold_command']} from a cold process", _num(c["cold_seconds"], "{:.2f} s") + (f" ({c['cold_error']})" if c.get("cold_error") else "")),
+        (f"peak RSS: bench process (before scaling) / cold qa {c['cold_command']} / cold qa index", f"{_mb(r['peak_rss_bytes'])} / {_mb(c['cold_peak_rss_bytes'])} / {_mb(i.get('cold_peak_rss_bytes'))}"),
+    ]
+    for k, v in rows:
+        t.add_row(Text(k), Text(v))
+    out.print(t)
+
+    lat = r["latency"]
+    t = Table(title=f"Latency per question after warm-up ({lat['questions'] - 5} questions, k=5)")
+    for col in ("retriever", "search p50", "search p95", "ask p50", "ask p95"):
+        t.add_column(col, justify="right" if col != "retriever" else "left")
+    for name, s in lat["search"].items():
+        a = lat["ask"].get(name)
+        t.add_row(name, f"{s['p50_ms']:.1f} ms", f"{s['p95_ms']:.1f} ms", _num(a and a["p50_ms"], "{:.1f} ms"), _num(a and a["p95_ms"], "{:.1f} ms"))
+    out.print(t)
+
+    t = Table(title="Dense scaling (synthetic 384-d vectors, 1 thread, depth 50)")
+    for col in ("passages", "flat p50/p95", "flat memory", "HNSW build", "HNSW p50/p95", "HNSW memory", "HNSW recall@10"):  # memory: FAISS structures
+        t.add_column(col, justify="right")
+    for row in r["scale_dense"]:
+        f, h = row["flat"], row["hnsw"]
+        t.add_row(
+            f"{row['passages']:,}",
+            f"{f['p50_ms']:.2f} / {f['p95_ms']:.2f} ms",
+            _mb(f["index_bytes"]),
+            f"{h['build_seconds']:.1f} s",
+            f"{h['p50_ms']:.2f} / {h['p95_ms']:.2f} ms",
+            _mb(h["index_bytes"]),
+            f"{h['recall_at_10']:.3f} (ef {h['ef_search']})",
+        )
+    out.print(t)
+
+    t = Table(title="BM25 scaling (seeds passages repeated)")
+    for col in ("passages", "build", "score matrix", "p50", "p95"):
+        t.add_column(col, justify="right")
+    for row in r["scale_bm25"]:
+        t.add_row(f"{row['passages']:,}", f"{row['build_seconds']:.1f} s", _mb(row["index_bytes"]), f"{row['p50_ms']:.1f} ms", f"{row['p95_ms']:.1f} ms")
+    out.print(t)
+
+    t = Table(title="Targets")
+    for col in ("target", "measured", "limit", "met"):
+        t.add_column(col)
+    for row in r["targets"]:
+        met = {True: Text("yes", style="green"), False: Text("no", style="red"), None: Text("n/a", style="dim")}[row["met"]]
+        t.add_row(Text(row["target"]), Text(_num(row["value"], "{:,.3f}")), Text(f"{row['limit']:g}"), met)
+    out.print(t)
