@@ -1,0 +1,120 @@
+"""`qa ask`: one question, answered with the exact words of the sources and where they stand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import corpus_options, json_option, open_engine, print_json, retrieval_options, stdout_console
+
+
+def answer_options(f: Any) -> Any:
+    """--min-score and --answers, shared with `qa batch`."""
+    f = click.option(
+        "--answers",
+        "answers",
+        type=click.IntRange(min=1, max=20),
+        default=1,
+        show_default=True,
+        help="How many distinct answers to return (the best first).",
+    )(f)
+    f = click.option(
+        "--min-score",
+        "min_score",
+        type=click.FloatRange(min=0.0, max=1.0),
+        default=None,
+        help="Confidence below which the answer is 'not found in the sources' "
+        "(default: the threshold calibrated on the dev gold set).",
+    )(f)
+    return f
+
+
+@click.command("ask")
+@click.argument("question")
+@retrieval_options(default_k=5)
+@answer_options
+@corpus_options
+@json_option
+def command(
+    question: str,
+    k: int,
+    retriever: str,
+    min_score: float | None,
+    answers: int,
+    corpus: tuple[Path, ...],
+    index_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION with the words of the sources: the answer, its confidence and where
+    it stands (file, article, lines). Says "Not found in the sources." when they do not answer."""
+    from ..retrieve import check_question
+
+    question = check_question(question)
+    engine = open_engine(corpus, index_dir, quiet=as_json)
+    answer = engine.ask(question, k=k, retriever=retriever, min_score=min_score, answers=answers)
+    if as_json:
+        print_json(answer.to_json())
+        return
+    render_answer(answer)
+
+
+def marked_sentence(source: Any) -> Any:
+    """The source's sentence as a rich Text with the answer span highlighted (text is data)."""
+    from rich.text import Text
+
+    from ..safe_text import printable
+
+    text = Text(printable(source.sentence))
+    if source.span_start is not None and source.span_end is not None:
+        a = source.span_start - source.sentence_start
+        b = source.span_end - source.sentence_start
+        if 0 <= a < b <= len(source.sentence):
+            text.stylize("bold black on yellow", a, b)
+    return text
+
+
+def _where(source: Any) -> Any:
+    from rich.text import Text
+
+    from ..safe_text import printable
+
+    p = source.passage
+    parts: list[tuple[str, str] | str] = [(source.location, "green")]
+    if p.title:
+        parts += ["  ", (printable(p.title), "cyan")]
+    if p.date:
+        parts += ["  ", (printable(p.date), "magenta")]
+    return Text.assemble(*parts)
+
+
+def render_answer(answer: Any) -> None:
+    """Human output: the answer and its confidence, conflicts, then the sources."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from ..safe_text import printable
+
+    out = stdout_console()
+    if answer.abstained:
+        out.print(Text("Not found in the sources.", style="bold yellow"), Text(f"  (confidence {answer.confidence:.2f})", style="dim"))
+        if answer.sources:
+            out.print(Text("Closest excerpts:", style="bold"))
+    else:
+        out.print(Text.assemble(("Answer: ", "bold"), (printable(answer.text or ""), "bold green"), (f"   confidence {answer.confidence:.2f}", "dim")))
+        if answer.conflicts:
+            out.print(Text("Sources disagree:", style="bold red"))
+            for cand in answer.conflicts:
+                for i, src in enumerate(cand.sources):
+                    head = (f"  • {printable(cand.text)}", "bold") if i == 0 else ("    also", "dim")
+                    out.print(Text.assemble(head, "  — ", _where(src)))
+        elif len(answer.candidates) > 1:
+            out.print(Text("Other answers:", style="bold"))
+            for cand in answer.candidates[1:]:
+                src = cand.sources[0]
+                out.print(Text.assemble((f"  • {printable(cand.text)}", "bold"), (f"  ({cand.confidence:.2f})", "dim"), "  — ", _where(src)))
+        out.print(Text("Sources:", style="bold"))
+    for i, src in enumerate(answer.sources, start=1):
+        header = Text.assemble((f"{i}. ", "bold"), _where(src), (f"  retrieval #{src.rank}", "dim"))
+        out.print(Panel(marked_sentence(src), title=header, title_align="left", expand=True))

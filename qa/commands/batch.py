@@ -1,0 +1,297 @@
+"""`qa batch`: answer a file of questions into a JSONL or CSV file, row by row.
+
+Rows are written and flushed as soon as their chunk is answered, in input order, so a crash
+or Ctrl+C loses nothing already done and `--resume` carries on from the ids already written.
+A bad row (an empty question, a broken JSON line) gets an `error` field; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from ..errors import UsageError
+from .ask import answer_options
+from .common import corpus_options, open_engine, retrieval_options, stderr_console
+
+INPUTS = (".txt", ".jsonl", ".csv")
+OUTPUTS = (".jsonl", ".csv")
+CSV_FIELDS = ("id", "question", "answer", "confidence", "abstained", "sentence", "location", "title", "date", "conflicts", "error")
+CHUNK = 16  # questions embedded and answered together
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    question: str
+    error: str | None = None  # the row could not be read: written with this error, not asked
+
+
+# --------------------------------------------------------------------------- input
+
+
+def read_questions(path: Path) -> list[Row]:
+    """The rows of a .txt / .jsonl / .csv question file; unreadable rows carry an error."""
+    suffix = path.suffix.lower()
+    if suffix not in INPUTS:
+        raise UsageError(f"{path}: questions must be a .txt, .jsonl or .csv file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if suffix == ".txt":
+        # one question a line; blank lines separate, they are not questions
+        return [Row(str(n), line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if suffix == ".jsonl":
+        return list(_jsonl_rows(text))
+    return _csv_rows(path, text)
+
+
+def _jsonl_rows(text: str) -> Iterator[Row]:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            yield Row(str(n), "", f"line {n}: not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict):
+            yield Row(str(n), "", f"line {n}: expected an object with a 'question'")
+            continue
+        rid = obj.get("id", n)
+        question = obj.get("question")
+        if not isinstance(question, str):
+            yield Row(str(rid), "", f"line {n}: 'question' must be a string")
+            continue
+        yield Row(str(rid), question)
+
+
+def _csv_rows(path: Path, text: str) -> list[Row]:
+    reader = csv.DictReader(text.splitlines())
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if "question" not in fields:
+        raise UsageError(f"{path}: the CSV file needs a 'question' column (found: {', '.join(fields) or 'none'})")
+    reader.fieldnames = fields
+    rows = []
+    for n, rec in enumerate(reader, start=1):
+        rid = (rec.get("id") or "").strip() or str(n)
+        rows.append(Row(rid, rec.get("question") or ""))
+    return rows
+
+
+# --------------------------------------------------------------------------- output
+
+
+def done_ids(path: Path) -> set[str]:
+    """Ids already answered in an output file (for --resume); a torn last line is dropped."""
+    if not path.exists():
+        return set()
+    if path.suffix.lower() == ".jsonl":
+        _drop_torn_tail(path)
+        ids = set()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                ids.add(str(json.loads(line)["id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return ids
+    _drop_torn_tail(path)
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {str(r.get("id")) for r in csv.DictReader(fh) if r.get("id") is not None}
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A crash mid-write can leave a last line without its newline: cut it off."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with path.open("r+b") as fh:
+            fh.truncate(cut)
+
+
+def json_row(row: Row, answer: Any | None) -> dict[str, Any]:
+    if answer is None:
+        return {"id": row.id, "question": row.question, "answer": None, "abstained": None, "error": row.error}
+    return {"id": row.id, **answer.to_json()}
+
+
+def csv_row(row: Row, answer: Any | None) -> dict[str, Any]:
+    out: dict[str, Any] = {f: "" for f in CSV_FIELDS}
+    out.update(id=row.id, question=row.question)
+    if answer is None or answer.error:
+        out["error"] = row.error if answer is None else answer.error
+        return out
+    top = answer.sources[0] if answer.sources and not answer.abstained else None
+    out.update(
+        answer="" if answer.text is None else answer.text,
+        confidence=f"{answer.confidence:.4f}",
+        abstained="true" if answer.abstained else "false",
+        sentence=answer.sentence or "",
+        location=top.location if top else "",
+        title=top.passage.title if top else "",
+        date=(top.passage.date or "") if top else "",
+        conflicts="; ".join(f"{c.text} ({', '.join(s.location for s in c.sources)})" for c in answer.conflicts),
+    )
+    return out
+
+
+class Writer:
+    """Appends rows to the output, flushing each one (JSONL or CSV by extension)."""
+
+    def __init__(self, path: Path, append: bool) -> None:
+        self.path = path
+        self.csv = path.suffix.lower() == ".csv"
+        fresh = not append or not path.exists() or path.stat().st_size == 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh: TextIO = path.open("w" if not append else "a", encoding="utf-8", newline="" if self.csv else None)
+        self._csv = csv.DictWriter(self.fh, fieldnames=CSV_FIELDS) if self.csv else None
+        if self._csv is not None and fresh:
+            self._csv.writeheader()
+            self.fh.flush()
+
+    def write(self, row: Row, answer: Any | None) -> None:
+        if self._csv is not None:
+            self._csv.writerow(csv_row(row, answer))
+        else:
+            self.fh.write(json.dumps(json_row(row, answer), ensure_ascii=False) + "\n")
+        self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@click.command("batch")
+@click.argument("questions", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "-o", "out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Answers file: .jsonl or .csv.")
+@click.option("--resume", is_flag=True, help="Skip questions whose id is already in the output; append the rest.")
+@retrieval_options(default_k=5)
+@answer_options
+@corpus_options
+def command(
+    questions: Path,
+    out: Path,
+    resume: bool,
+    k: int,
+    retriever: str,
+    min_score: float | None,
+    answers: int,
+    corpus: tuple[Path, ...],
+    index_dir: Path | None,
+) -> None:
+    """Answer every question in QUESTIONS (.txt: one a line; .jsonl: objects with 'question'
+    and optional 'id'; .csv: a 'question' column, optional 'id') into --out (.jsonl or .csv),
+    one row per question in input order."""
+    if out.suffix.lower() not in OUTPUTS:
+        raise UsageError(f"{out}: answers must go to a .jsonl or .csv file")
+    rows = read_questions(questions)
+    skip = done_ids(out) if resume else set()
+    todo = [r for r in rows if r.id not in skip]
+    engine = open_engine(corpus, index_dir)
+    if todo:
+        engine.warm_up()  # load the encoder before the clock starts: the rate is answering speed
+    writer = Writer(out, append=resume)
+    started = time.perf_counter()
+    counts = {"answered": 0, "abstained": 0, "errors": 0}
+    try:
+        with _progress(len(todo)) as advance:
+            for a in range(0, len(todo), CHUNK):
+                chunk = todo[a : a + CHUNK]
+                for row, answer in zip(chunk, _answer_chunk(engine, chunk, k, retriever, min_score, answers), strict=True):
+                    writer.write(row, answer)
+                    if answer is None or answer.error:
+                        counts["errors"] += 1
+                    else:
+                        counts["answered"] += 1
+                        counts["abstained"] += int(answer.abstained)
+                advance(len(chunk))
+    finally:
+        writer.close()
+    seconds = time.perf_counter() - started
+    asked = counts["answered"] + counts["errors"]
+    rate = counts["answered"] / seconds if seconds > 0 else 0.0
+    from rich.text import Text
+
+    stderr_console().print(
+        Text(
+            f"{asked} rows written to {out} ({counts['abstained']} not found in the sources, "
+            f"{counts['errors']} errors, {len(rows) - len(todo)} skipped as already done) "
+            f"in {seconds:.1f} s — {rate:.1f} questions/s",
+        )
+    )
+
+
+def _answer_chunk(engine: Any, chunk: list[Row], k: int, retriever: str, min_score: float | None, answers: int) -> list[Any]:
+    """Answers for a chunk (one embedding batch); rows that could not be read get None."""
+    readable = [r for r in chunk if r.error is None]
+    try:
+        got = engine.ask_many([r.question for r in readable], k=k, retriever=retriever, min_score=min_score, answers=answers)
+    except UsageError:
+        raise
+    except Exception:
+        # isolate the question that broke the chunk; the others still get answers
+        got = []
+        for r in readable:
+            try:
+                got.append(engine.ask_many([r.question], k=k, retriever=retriever, min_score=min_score, answers=answers)[0])
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the batch
+                from ..records import Answer
+
+                got.append(Answer(r.question, None, None, 0.0, True, (), error=f"{type(exc).__name__}: {exc}"))
+    it = iter(got)
+    return [None if r.error is not None else next(it) for r in chunk]
+
+
+class _progress:
+    """A progress bar with rate and ETA on stderr (nothing when stderr is not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: Any = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not sys.stderr.isatty() or self.total == 0:
+            return lambda n: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        class Rate(TextColumn):
+            def render(self, task):  # type: ignore[no-untyped-def]
+                from rich.text import Text
+
+                speed = task.finished_speed or task.speed
+                return Text("–" if not speed else f"{speed:.1f} q/s")
+
+        self.bar = Progress(
+            TextColumn("Answering"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            Rate(""),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=stderr_console(),
+            transient=True,
+        )
+        self.bar.__enter__()
+        task = self.bar.add_task("answering", total=self.total)
+        return lambda n: self.bar.update(task, advance=n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

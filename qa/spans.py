@@ -1,0 +1,119 @@
+"""Map a stretch of a passage back to the source-file lines it came from.
+
+The index stores each passage's line range, not a per-character map, and a passage of a
+hard-wrapped file can span a dozen lines; an answer should point at the two lines that hold
+its sentence. Cleaning keeps or drops whole lines, normalises whitespace inside them and joins
+the lines of a paragraph with one space, so every kept line appears verbatim (after the same
+`normalize_line`) inside the passage text, in order. Locating those lines once per passage
+gives the exact map; when the file cannot be read (moved, changed) we fall back to the
+passage's own line range, which is still true, only wider.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+from .records import Passage
+
+Segment = tuple[int, int, int]  # (start, end) in passage.text, 1-based source line
+
+
+class LineLocator:
+    """Finds source lines for offsets in passages of one index (files read once, cached)."""
+
+    def __init__(self, root: str | Path | None, cache_size: int = 256) -> None:
+        self.root = Path(root) if root else None
+        self._files: OrderedDict[str, list[str] | None] = OrderedDict()
+        self._segments: OrderedDict[str, list[Segment]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _lines(self, rel: str) -> list[str] | None:
+        if rel in self._files:
+            self._files.move_to_end(rel)
+            return self._files[rel]
+        lines: list[str] | None = None
+        if self.root is not None:
+            from .clean import normalize_line, split_lines
+            from .ingest import read_file
+
+            path = Path(rel) if Path(rel).is_absolute() else self.root / rel
+            text, _ = read_file(path)
+            if text is not None:
+                lines = [normalize_line(line) for line in split_lines(text)]
+        self._files[rel] = lines
+        while len(self._files) > 32:
+            self._files.popitem(last=False)
+        return lines
+
+    def segments(self, passage: Passage) -> list[Segment]:
+        """(start, end, line) for each stretch of passage.text that one source line holds."""
+        if passage.pid in self._segments:
+            return self._segments[passage.pid]
+        segs: list[Segment] = []
+        try:
+            lines = self._lines(passage.path)
+        except Exception:  # an unreadable file must never break an answer
+            lines = None
+        if lines is not None:
+            segs = align(passage.text, lines, passage.line_start, passage.line_end)
+        self._segments[passage.pid] = segs
+        while len(self._segments) > self._cache_size:
+            self._segments.popitem(last=False)
+        return segs
+
+    def lines_for(self, passage: Passage, start: int, end: int) -> tuple[int, int]:
+        """Source line range (1-based, inclusive) of passage.text[start:end]."""
+        hit = [line for a, b, line in self.segments(passage) if a < end and start < b]
+        if not hit:
+            return (passage.line_start, passage.line_end)
+        return (min(hit), max(hit))
+
+
+def align(text: str, lines: list[str], first: int, last: int) -> list[Segment]:
+    """Locate lines first..last (1-based, already normalised) inside `text`, in order.
+
+    The first line may be cut at its start (a passage can begin mid-line, at a sentence) and
+    the last at its end; lines cleaning dropped (captions, share rows) are simply not found.
+    """
+    segs: list[Segment] = []
+    pos = 0
+    for no in range(first, min(last, len(lines)) + 1):
+        line = lines[no - 1]
+        if not line:
+            continue
+        at = text.find(line, pos)
+        if at >= 0 and not text[pos:at].strip():
+            segs.append((at, at + len(line), no))
+            pos = at + len(line)
+            continue
+        if not segs and pos == 0:
+            if text in line:  # the whole passage stands inside one line
+                return [(0, len(text), no)]
+            # the passage begins inside this line: text starts with a suffix of it
+            head = _common_suffix_prefix(line, text)
+            if head:
+                segs.append((0, head, no))
+                pos = head
+                continue
+        rest = text[pos:].lstrip()
+        if rest and line.startswith(rest[: max(1, min(len(rest), len(line)))]) and len(rest) < len(line):
+            # the passage ends inside this line
+            at = len(text) - len(rest)
+            segs.append((at, len(text), no))
+            pos = len(text)
+            continue
+        if at >= 0 and no > first:
+            # text in between that no line accounts for: trust the match only when it is long
+            if len(line) >= 20:
+                segs.append((at, at + len(line), no))
+                pos = at + len(line)
+    return segs
+
+
+def _common_suffix_prefix(line: str, text: str) -> int:
+    """Length of the longest suffix of `line` that `text` starts with (at a word boundary)."""
+    for i in range(len(line)):
+        if (i == 0 or line[i - 1] == " ") and text.startswith(line[i:]):
+            return len(line) - i
+    return 0
