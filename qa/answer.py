@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer_types import DATE, DURATION, NUMBER, SENTENCE, canonical, expected_kind, find_spans, wants_organisation
+from .answer_types import DATE, DURATION, NUMBER, SENTENCE, canonical, compatible, expected_kind, find_spans, wants_organisation
 from .errors import QAError
 from .records import Answer, Candidate, Hit, Passage, Source
 from .sentences import sentence_spans
@@ -436,6 +436,28 @@ def _group(cands: Sequence[_Candidate]) -> list[list[_Candidate]]:
     return sorted(groups.values(), key=lambda g: -g[0].score)
 
 
+def _rivals(groups: Sequence[list[_Candidate]], threshold: float) -> list[list[_Candidate]]:
+    """The other answers that disagree with the best one: a value of the same kind, nearly as
+    confident, that cannot be true together with any answer already shown, stated in a
+    document that does not also give the best answer (one article listing several figures —
+    "18 dead in Puno … 60 in all" — is not a disagreement between sources)."""
+    best = groups[0][0]
+    best_docs = {c.sentence.hit.passage.doc_id for c in groups[0]}
+    shown: list[_Candidate] = [best]
+    out: list[list[_Candidate]] = []
+    for g in groups[1:]:
+        c = g[0]
+        if c.kind != best.kind or c.confidence < max(threshold, CONFLICT_RATIO * best.confidence):
+            continue
+        if not {x.sentence.hit.passage.doc_id for x in g} - best_docs:
+            continue
+        if any(compatible(c.text, s.text, c.kind) for s in shown):
+            continue
+        shown.append(c)
+        out.append(g)
+    return out
+
+
 def _closest(sentences: Sequence[_Sentence], hits: Sequence[Hit], skip: set[str]) -> list[_Sentence]:
     """The best sentence of each retrieved passage not already cited, in retrieval order."""
     best: dict[str, _Sentence] = {}
@@ -562,12 +584,7 @@ def answer_one(
 
     conflicts: tuple[Candidate, ...] = ()
     if best.kind in CONFLICT_KINDS:
-        rivals = [
-            g
-            for g in groups[1:]
-            if g[0].kind == best.kind
-            and g[0].confidence >= max(threshold, CONFLICT_RATIO * best.confidence)
-        ]
+        rivals = _rivals(groups, threshold)
         if rivals:
             conflicts = (top, *(candidate(g) for g in rivals[: MAX_CONFLICTS - 1]))
     return Answer(

@@ -241,3 +241,27 @@ def canonical(text: str, kind: str) -> str:
     if kind in (NAME, PLACE):
         t = re.sub(r"^(the|a|an) ", "", t)
     return t
+
+
+_MONTH_NUMBER = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+
+
+def date_parts(text: str) -> tuple[int | None, int | None, int | None]:
+    """(year, month, day) that a date span states, None for what it leaves open."""
+    t = text.casefold()
+    year = re.search(r"\b(1[5-9]\d\d|20\d\d)\b", t)
+    month = next((n for m, n in _MONTH_NUMBER.items() if re.search(rf"\b{m}", t)), None)
+    day = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b", re.sub(r"\b\d{4}\b", "", t)) if month else None
+    return (int(year.group(1)) if year else None, month, int(day.group(1)) if day else None)
+
+
+def compatible(a: str, b: str, kind: str) -> bool:
+    """Can two answers both be true of one thing? "Dec 7" and "December 7, 2022" can (one is
+    less specific); "December 7" and "January 9" cannot. Other kinds: equal keys only."""
+    if kind != DATE:
+        return canonical(a, kind) == canonical(b, kind)
+    pa, pb = date_parts(a), date_parts(b)
+    if pa == (None, None, None) or pb == (None, None, None):
+        return canonical(a, kind) == canonical(b, kind)
+    return all(x is None or y is None or x == y for x, y in zip(pa, pb, strict=True))
+

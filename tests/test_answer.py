@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer_types import DATE, DURATION, NAME, NUMBER, PLACE, SENTENCE, canonical, expected_kind, find_spans
+from qa.answer_types import DATE, DURATION, NAME, NUMBER, PLACE, SENTENCE, canonical, compatible, expected_kind, find_spans
 from qa.spans import align
 
 from conftest import SEEDS, words_in_lines
@@ -242,3 +242,29 @@ def test_answer_module_imports_no_torch() -> None:
     code = "import sys, qa.answer, qa.commands.ask, qa.commands.batch; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Dec 7", "December 7, 2022", True),  # one is less specific
+        ("January", "January 9, 2023", True),
+        ("December 7", "January 9", False),
+        ("December 8", "December 7, 2022", False),
+        ("2021", "December 7, 2022", False),
+    ],
+)
+def test_dates_that_can_both_be_true_are_not_a_conflict(a: str, b: str, same: bool) -> None:
+    assert compatible(a, b, DATE) is same
+    assert compatible(b, a, DATE) is same
+
+
+def test_figures_listed_in_one_document_are_not_a_conflict(seeds_engine) -> None:
+    """Every conflict answer comes from a document that does not give the top answer."""
+    for question in ("How many people died in the protests?", "When was Pedro Castillo removed from office?"):
+        answer = seeds_engine.ask(question)
+        if not answer.conflicts:
+            continue
+        top_docs = {s.passage.doc_id for s in answer.conflicts[0].sources}
+        for rival in answer.conflicts[1:]:
+            assert {s.passage.doc_id for s in rival.sources} - top_docs, rival.text
