@@ -278,29 +278,26 @@ def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: 
 
     out: dict[str, Any] = {"questions": len(questions), "search": {}, "ask": {}}
     can_ask = answer_available()
-    for retriever in RETRIEVERS:
-        # a fresh Searcher per run: its query-embedding cache must not serve a timed question
-        engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+
+    def timed(call: Callable[[str], Any]) -> dict[str, float | None]:
         for q in questions[:warmup]:
-            engine.search(q, k=5, retriever=retriever)
+            call(q)
         times = []
         for q in questions[warmup:]:
             started = time.perf_counter()
-            engine.search(q, k=5, retriever=retriever)
+            call(q)
             times.append(time.perf_counter() - started)
-        out["search"][retriever] = percentiles(times)
+        return percentiles(times)
+
+    for retriever in RETRIEVERS:
+        # a fresh Searcher per run: its query-embedding cache must not serve a timed question
+        engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+        out["search"][retriever] = timed(lambda q: engine.search(q, k=5, retriever=retriever))
         if not can_ask:
             out["ask"][retriever] = None
             continue
         engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
-        for q in questions[:warmup]:
-            engine.ask(q, k=5, retriever=retriever)
-        times = []
-        for q in questions[warmup:]:
-            started = time.perf_counter()
-            engine.ask(q, k=5, retriever=retriever)
-            times.append(time.perf_counter() - started)
-        out["ask"][retriever] = percentiles(times)
+        out["ask"][retriever] = timed(lambda q: engine.ask(q, k=5, retriever=retriever))
     return out
 
 

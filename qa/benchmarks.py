@@ -229,9 +229,10 @@ def run_benchmark(
     recall_ks: Sequence[int] = (1, 5, 20, 100),
     answers: bool = False,
     progress: Progress | None = None,
-    run_dir: Path | None = None,
+    write_run: Callable[[str, dict[str, list[tuple[str, float]]]], None] | None = None,
 ) -> dict[str, Any]:
-    """Every retriever on every query; answer EM/F1 (hybrid, as `qa ask` does) when asked."""
+    """Every retriever on every query; answer EM/F1 (hybrid, as `qa ask` does) when asked.
+    `write_run(retriever, runs)` receives each retriever's ranked lists (for TREC files)."""
     depth = max(max(recall_ks), 10)
     out: dict[str, Any] = {
         "dataset": bench.name,
@@ -247,14 +248,8 @@ def run_benchmark(
         scores = score_runs(runs, bench.qrels, recall_ks)
         scores["seconds"] = round(time.perf_counter() - started, 2)
         out["retrievers"][name] = scores
-        if run_dir is not None:
-            from .evaluate import write_trec_run
-
-            write_trec_run(Path(run_dir) / f"{bench.name}.{name}.run", runs, tag=f"qa-{name}")
-    if run_dir is not None:
-        from .evaluate import write_qrels
-
-        write_qrels(Path(run_dir) / f"{bench.name}.qrels", bench.qrels)
+        if write_run is not None:
+            write_run(name, runs)
     if answers and bench.answers:
         out["answers"] = run_answers(engine, bench, progress)
     return out

@@ -115,32 +115,22 @@ def _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_
         recall_ks = (100,)
     with build_progress(as_json) as progress:
         engine = B.open_bench_engine(bench, index_dir, progress=progress, notify=None if as_json else notify)
-    depth = max(max(recall_ks), 10)
     with eval_progress(as_json) as progress:
-        result: dict[str, Any] = {
-            "dataset": bench.name,
-            "documents": len(bench.documents),
-            "passages": len(engine.index.passages),
-            "queries": len(bench.queries),
-            "index_dir": str(engine.index.path),
-            "retrievers": {},
-        }
-        if squad:
-            result["sample"] = {"articles": articles, "questions": sample, "seed": seed}
-        import time
-
-        for name in names:
-            started = time.perf_counter()
-            runs = B.run_retrieval(engine, bench, name, depth, progress)
-            scores = B.score_runs(runs, bench.qrels, recall_ks)
-            scores["seconds"] = round(time.perf_counter() - started, 2)
-            result["retrievers"][name] = scores
-            if run_file:
-                write_trec_run(run_path(run_file, name, len(names) > 1), runs, tag=f"qa-{name}")
-        if qrels_file:
-            write_qrels(qrels_file, bench.qrels)
-        if squad and not no_answers:
-            result["answers"] = B.run_answers(engine, bench, progress)
+        result = B.run_benchmark(
+            engine,
+            bench,
+            names,
+            recall_ks,
+            answers=squad and not no_answers,
+            progress=progress,
+            write_run=(lambda name, runs: write_trec_run(run_path(run_file, name, len(names) > 1), runs, tag=f"qa-{name}"))
+            if run_file
+            else None,
+        )
+    if qrels_file:
+        write_qrels(qrels_file, bench.qrels)
+    if squad:
+        result["sample"] = {"articles": articles, "questions": sample, "seed": seed}
     if as_json:
         print_json(result)
         return
