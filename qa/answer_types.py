@@ -67,7 +67,7 @@ _TITLES = frozenset(
     "president minister prime vice former de facto general leader mayor governor senator lawyer "
     "professor dr mr mrs ms judge prosecutor congressman congresswoman candidate head".split()
 )
-_PLACE_CUE = re.compile(r"\b(?:in|at|near|from|to|across|into|outside|inside|toward|towards|throughout)\s+$")
+_PLACE_CUE = re.compile(r"\b(?:in|at|near|from|to|across|into|outside|inside|toward|towards|throughout)\s+$", re.I)
 _PERSON_CUE = re.compile(r"\b(?:said|says|told|explained|wrote|argued|stated|declared|announced)\b")
 
 
@@ -92,6 +92,8 @@ def expected_kind(question: str) -> str:
         return DATE
     if re.search(r"\bwhere\b|\b(what|which) (city|cities|country|countries|region|regions|town|towns|place|places|province|department|capital|highway|lake|river|area|district)\b", q):
         return PLACE
+    if re.match(r"(?i:who)\s+(?:is|was|are|were)\s+(?!(?:The|A|An)\b)[A-ZÀ-Þ]", question.strip()):
+        return SENTENCE  # "Who is Dina Boluarte?" asks for a description, not a name
     if re.search(r"\b(what|which) \w+(ist|ian)s?\b", q) or re.search(r"\bwho(m|se)?\b|\b(what|which) (person|party|parties|group|organi[sz]ation|company|companies|union|newspaper|university|institution|official|politician|leader|minister|president|lawyer|professor|reporter|writer|author|body|agency|movement)\b", q):
         return NAME
     return SENTENCE
@@ -154,10 +156,13 @@ def _names(sentence: str) -> list[Span]:
         b = a + len(text)
         if not text or text.lower() in _NOT_NAMES or DATE_RE.fullmatch(text):
             continue
-        if text.endswith("’s") or text.endswith("'s"):
+        possessive = text.endswith("’s") or text.endswith("'s")
+        if possessive:
             b -= 2
             text = text[:-2]
         prior = 0.7 if len(tokens) > 1 else 0.5
+        if possessive:
+            prior -= 0.2  # "Peru’s second city": the name modifies what follows, it is rarely the answer
         if a == 0 and len(tokens) == 1:
             prior = 0.3  # a capitalised sentence opener
         out.append(Span(a, b, NAME, prior))

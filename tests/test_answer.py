@@ -268,3 +268,14 @@ def test_figures_listed_in_one_document_are_not_a_conflict(seeds_engine) -> None
         top_docs = {s.passage.doc_id for s in answer.conflicts[0].sources}
         for rival in answer.conflicts[1:]:
             assert {s.passage.doc_id for s in rival.sources} - top_docs, rival.text
+
+
+def test_who_is_a_named_person_asks_for_a_description() -> None:
+    assert expected_kind("Who is Dina Boluarte?") == SENTENCE
+    assert expected_kind("Who is the president of Peru?") == NAME
+
+
+def test_place_cue_at_sentence_start_and_possessive_modifier() -> None:
+    sentence = "In Arequipa, Peru’s second city, police clashed with protesters."
+    spans = sorted(find_spans(sentence, PLACE), key=lambda s: -s.prior)
+    assert sentence[spans[0].start : spans[0].end] == "Arequipa"
