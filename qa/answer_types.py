@@ -35,7 +35,8 @@ _SCALE = r"(?:\s(?:million|billion|trillion|thousand|hundred))?"
 _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _NUMBER_CORE = rf"(?:(?:US\s?)?\$|S/\.?\s?|€|£)?(?:{_DIGITS}){_SCALE}(?:\s?(?:%|percent|per cent))?"
 _NUMBER_WORDS = rf"(?:{_NUM_WORD})(?:[- ](?:{_NUM_WORD}))*{_SCALE}"
-NUMBER_RE = re.compile(rf"(?<![\w.,/-])(?:{_NUMBER_CORE}|(?i:{_NUMBER_WORDS}))(?![\w/])")
+_FRACTION = r"(?:one|two|three|four|a)[- ](?:half|third|thirds|quarter|quarters|fifth|fifths|tenth|tenths)"
+NUMBER_RE = re.compile(rf"(?<![\w.,/-])(?:{_NUMBER_CORE}|(?i:{_FRACTION})|(?i:{_NUMBER_WORDS}))(?![\w/])")
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
 DATE_RE = re.compile(
     rf"(?:(?:early|mid|late)[- ])?(?:(?:{_WEEKDAYS}),?\s)?"
@@ -71,6 +72,15 @@ _PLACE_CUE = re.compile(r"\b(?:in|at|near|from|to|across|into|outside|inside|tow
 _PERSON_CUE = re.compile(r"\b(?:said|says|told|explained|wrote|argued|stated|declared|announced)\b")
 
 
+_WH = re.compile(r"\b(why|how|when|where|who|whom|whose|what|which)\b")
+_HOW_MEASURE = re.compile(r"\s+(?:many|much|long|old|far|often|big|large|high|tall|deep)\b")
+# "What was his approval rating", "by what margin", "what share of …": a quantity is wanted.
+_MEASURE_NOUN = re.compile(
+    r"\b(?:what|which)\s+(?:[\w'-]+\s+){0,4}?(?:number|numbers|percentage|percent|share|proportion|fraction|portion|"
+    r"amount|price|cost|sum|rating|rate|margin|toll|turnout|tally|total|figure|population)\b(?!\s+(?:of\s+)?(?:who|which|that)\b)"
+)
+
+
 @dataclass(frozen=True)
 class Span:
     """A candidate answer inside a sentence: offsets are into that sentence."""
@@ -84,7 +94,10 @@ class Span:
 def expected_kind(question: str) -> str:
     """The answer kind a question asks for, from its wh-phrase (SENTENCE when none fits)."""
     q = " " + " ".join(question.lower().replace("’", "'").split()) + " "
-    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|percent|share|proportion|amount|price|sum)\b|\bhow old\b", q):
+    first = _WH.search(q)
+    if first and first.group(1) in ("why", "how") and not _HOW_MEASURE.match(q, first.end()):
+        return SENTENCE  # "Why … when the pandemic arrived?" asks for a reason, not a date
+    if re.search(r"\bhow (many|much)\b|\bhow old\b", q) or _MEASURE_NOUN.search(q):
         return NUMBER
     if re.search(r"\bhow long\b|\bfor how long\b|\bwhat (period|duration)\b", q):
         return DURATION
@@ -94,7 +107,7 @@ def expected_kind(question: str) -> str:
         return PLACE
     if re.match(r"(?i:who)\s+(?:is|was|are|were)\s+(?!(?:The|A|An)\b)[A-ZÀ-Þ]", question.strip()):
         return SENTENCE  # "Who is Dina Boluarte?" asks for a description, not a name
-    if re.search(r"\b(what|which) \w+(ist|ian)s?\b", q) or re.search(r"\bwho(m|se)?\b|\b(what|which) (person|party|parties|group|organi[sz]ation|company|companies|union|newspaper|university|institution|official|politician|leader|minister|president|lawyer|professor|reporter|writer|author|body|agency|movement)\b", q):
+    if re.search(r"\b(what|which) \w+(ist|ian)s?\b", q) or re.search(r"\bwho(m|se)?\b|\b(what|which) (?:[\w-]+ ){0,2}(person|party|parties|group|organi[sz]ation|company|companies|union|newspaper|university|institution|official|politician|leader|minister|president|lawyer|professor|reporter|writer|author|body|agency|movement)\b", q):
         return NAME
     return SENTENCE
 
@@ -111,6 +124,8 @@ def _numbers(sentence: str) -> list[Span]:
         prior = 1.0 if any(ch.isdigit() for ch in text) else 0.6
         if text.lower() == "one":  # mostly a pronoun ("one of the ...")
             prior = 0.2
+        elif text.lower() in ("dozens", "a dozen", "hundreds", "thousands", "millions"):
+            prior = 0.3  # "thousands marched": an order of magnitude, rarely the count asked for
         if re.fullmatch(_YEAR, text):  # a bare year is a date, rarely a count
             prior = 0.1
         out.append(Span(a, b, NUMBER, prior))
@@ -134,6 +149,11 @@ def _dates(sentence: str) -> list[Span]:
 
 def _durations(sentence: str) -> list[Span]:
     return [Span(m.start(), m.end(), DURATION, 1.0) for m in DURATION_RE.finditer(sentence)]
+
+
+# Capitalised adjectives of origin ("Peruvian", "Andean", "Japanese", "Indigenous").
+_DEMONYM = re.compile(r"[A-ZÀ-Þ]\w*(?:ian|ean|ican|ese|ish)|Indigenous|Native|Aboriginal|Black|White")
+_LOWER_NEXT = re.compile(r"\s+[a-zà-þ]")
 
 
 def _names(sentence: str) -> list[Span]:
@@ -165,6 +185,8 @@ def _names(sentence: str) -> list[Span]:
             prior -= 0.2  # "Peru’s second city": the name modifies what follows, it is rarely the answer
         if a == 0 and len(tokens) == 1:
             prior = 0.3  # a capitalised sentence opener
+        if all(_DEMONYM.fullmatch(t) for t in tokens) and _LOWER_NEXT.match(sentence, b):
+            prior -= 0.4  # "Indigenous Peruvian women": adjectives before a noun, not a name
         out.append(Span(a, b, NAME, prior))
     return out
 

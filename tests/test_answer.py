@@ -29,6 +29,14 @@ from conftest import SEEDS, words_in_lines
         ("Where did the highland protest spread?", PLACE),
         ("Which city was occupied?", PLACE),
         ("Why did the protesters march?", SENTENCE),
+        ("Why was the state unprepared when the pandemic arrived?", SENTENCE),
+        ("According to the minister, how does the law treat investors?", SENTENCE),
+        ("How did the soldier die?", SENTENCE),
+        ("What was the president's approval rating in May?", NUMBER),
+        ("By what margin did she win the runoff?", NUMBER),
+        ("What fraction of the population lives in the capital?", NUMBER),
+        ("Which sociology professor spoke to the newspaper?", NAME),
+        ("Which former Bolivian president was banned?", NAME),
     ],
 )
 def test_expected_kind(question: str, kind: str) -> None:
@@ -279,3 +287,20 @@ def test_place_cue_at_sentence_start_and_possessive_modifier() -> None:
     sentence = "In Arequipa, Peru’s second city, police clashed with protesters."
     spans = sorted(find_spans(sentence, PLACE), key=lambda s: -s.prior)
     assert sentence[spans[0].start : spans[0].end] == "Arequipa"
+
+
+def test_adjectives_of_origin_before_a_noun_are_weak_names() -> None:
+    sentence = "Indigenous Peruvian women marched to Lima, said Dina Boluarte."
+    spans = {sentence[x.start : x.end]: x.prior for x in find_spans(sentence, NAME)}
+    assert spans["Dina Boluarte"] > spans["Indigenous Peruvian"] + 0.3
+    # the same word standing alone as a noun phrase is not penalised as an adjective
+    alone = {("The Peruvian said no.")[x.start : x.end]: x.prior for x in find_spans("The Peruvian said no.", NAME)}
+    assert alone["Peruvian"] > 0.35
+
+
+def test_fractions_are_numbers_and_vague_quantities_rank_low() -> None:
+    sentence = "About one third of Peru lives in Lima, and thousands marched; 912 were injured."
+    spans = {sentence[x.start : x.end]: x.prior for x in find_spans(sentence, NUMBER)}
+    assert "one third" in spans
+    assert spans["thousands"] < spans["912"]
+    assert not _spans("It was the third time.", NUMBER)

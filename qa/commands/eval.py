@@ -212,7 +212,7 @@ def render_gold(result: dict[str, Any], names: list[str], show_failures: int) ->
 
 
 def by_type_table(result: dict[str, Any], names: list[str]):  # type: ignore[no-untyped-def]
-    """One row per question type; each metric has a column per retriever."""
+    """One row per question type (and retriever, when several): fits an 80-column terminal."""
     from rich.table import Table
     from rich.text import Text
 
@@ -222,13 +222,16 @@ def by_type_table(result: dict[str, Any], names: list[str]):  # type: ignore[no-
     title = "By type" + (f" ({names[0]})" if len(names) == 1 else "")
     table = Table(title=title, title_justify="left")
     table.add_column("type")
+    if len(names) > 1:
+        table.add_column("retriever")
     table.add_column("n", justify="right")
     for c in present:
-        for n in names:
-            table.add_column(c if len(names) == 1 else f"{c}\n{n}", justify="right")
+        table.add_column(c, justify="right")
     for kind, entry in first.items():
-        cells = [_f(result["retrievers"][n]["by_type"][kind].get(c)) for c in present for n in names]
-        table.add_row(Text(kind), str(entry["questions"]), *cells)
+        for i, n in enumerate(names):
+            cells = [_f(result["retrievers"][n]["by_type"][kind].get(c)) for c in present]
+            lead = [Text(kind if i == 0 else ""), *([Text(n)] if len(names) > 1 else [])]
+            table.add_row(*lead, str(entry["questions"]) if i == 0 else "", *cells, end_section=i == len(names) - 1)
     return table
 
 
