@@ -1,0 +1,41 @@
+"""`qa chat`: the Textual terminal chat (the `tui` package) over a corpus, seeds/ by default.
+
+Only click and the app's module are imported here; the engine (FAISS, the encoder) is opened
+inside the app's worker so the first frame appears at once, even while an index is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import retrieval_options
+
+
+@click.command("chat")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Index directory (default: index/seeds for the bundled corpus, index/<name>-<hash> for another).",
+)
+@retrieval_options(default_k=5)
+def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str) -> None:
+    """Chat with the documents in PATH... (files or folders of .txt/.md; default: the bundled
+    seeds/). The index is built on first run, with progress shown in the app.
+
+    \b
+    Keys: Enter ask · ↑/↓ history · F1 help · F2 sources · F3 copy answer
+          F4/F5 export .md/.jsonl · Ctrl+L clear · Ctrl+Q quit
+    """
+    if index_dir is not None and not paths:
+        # an index named alone must exist (there is nothing to build it from): say so here,
+        # as one line, rather than inside the app
+        from ..store import read_manifest
+
+        read_manifest(index_dir)
+    from tui.app import QaApp
+
+    QaApp(paths=list(paths) or None, index_dir=index_dir, retriever=retriever, k=k).run()

@@ -1,0 +1,356 @@
+"""QaApp: the Textual chat over an `Engine`.
+
+The first frame never waits for the index: the engine is opened (or built, with progress in
+the status line) in a background thread, questions typed meanwhile are queued and answered once
+it is ready, and each answer is computed in a thread worker too. Any exception becomes a
+notification; the app itself never crashes on bad input or a broken index.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, ListView, Static
+
+from qa.safe_text import printable
+
+from .render import citation, panel_sources
+from .widgets.context import ContextScreen
+from .widgets.conversation import AnswerBubble, Conversation
+from .widgets.help import HelpScreen
+from .widgets.prompt import Prompt
+from .widgets.sources import SourceItem, SourcesPanel
+
+if TYPE_CHECKING:
+    from qa.engine import Engine
+    from qa.records import Answer
+
+Progress = Callable[[str, int, int], None]
+Notify = Callable[[str], None]
+EngineFactory = Callable[[Progress, Notify], "Engine"]
+
+STAGES = {"read": "reading documents", "embed": "embedding passages", "write": "writing the index"}
+
+
+def default_engine_factory(paths: Sequence[str | Path] | None = None, index_dir: str | Path | None = None) -> EngineFactory:
+    """Open (building on first run) the index of `paths`; qa.engine is imported in the worker."""
+
+    def factory(progress: Progress, notify: Notify) -> Engine:
+        from qa.engine import Engine
+
+        engine = Engine.open(list(paths) if paths else None, index_dir, build_missing=True, progress=progress, notify=notify)
+        engine.warm_up()  # load the query encoder now, not on the first question
+        return engine
+
+    return factory
+
+
+class QaApp(App[None]):
+    """The chat. Give it an `engine`, or an `engine_factory` run in a worker (default: seeds/)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "qa chat"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f2", "focus_sources", "Sources"),
+        Binding("f3", "copy", "Copy"),
+        Binding("f4", "export('md')", "Save md"),
+        Binding("f5", "export('jsonl')", "Save jsonl"),
+        Binding("ctrl+l", "clear", "Clear"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        paths: Sequence[str | Path] | None = None,
+        index_dir: str | Path | None = None,
+        retriever: str = "hybrid",
+        k: int = 5,
+        engine: Engine | None = None,
+        engine_factory: EngineFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.retriever = retriever
+        self.k = k
+        self.engine: Engine | None = engine
+        self.engine_factory = engine_factory or default_engine_factory(paths, index_dir)
+        self.corpus_label = ", ".join(str(p) for p in paths) if paths else None
+        self.failed: str | None = None  # why the engine could not be opened
+        self.queue: deque[tuple[str, AnswerBubble]] = deque()
+        self.busy = False
+        self.turns: list[AnswerBubble] = []
+        self.selected: AnswerBubble | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Loading the index…"), id="status")
+        with Horizontal(id="main"):
+            yield Conversation(id="conversation")
+            yield SourcesPanel(id="sources")
+        yield Prompt(id="prompt")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.prompt.focus()
+        if self.engine is not None:
+            self._engine_ready(self.engine)
+        else:
+            self._set_status(Text("Loading the index…", style="italic"))
+            self.open_engine()
+
+    # The chat's widgets live on the first screen; `App.query_one` searches the *current*
+    # screen, which may be the help or an article when an answer arrives.
+    @property
+    def main_screen(self) -> Screen[Any]:
+        return self.screen_stack[0]
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.main_screen.query_one(Conversation)
+
+    @property
+    def sources_panel(self) -> SourcesPanel:
+        return self.main_screen.query_one(SourcesPanel)
+
+    @property
+    def prompt(self) -> Prompt:
+        return self.main_screen.query_one(Prompt)
+
+    def _set_status(self, text: Text) -> None:
+        self.main_screen.query_one("#status", Static).update(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Chat actions apply to the chat screen only (hidden from the footer elsewhere)."""
+        if action in ("focus_sources", "clear") and self.screen is not self.main_screen:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ engine
+
+    def open_engine(self) -> None:
+        """Open the engine off the UI thread.
+
+        A daemon thread rather than a Textual thread worker: asyncio's executor threads are
+        joined when the app exits, so quitting during a first-run index build would wait for
+        the whole build. The build is atomic and locked (qa.store), so a thread killed at exit
+        leaves at most a temporary directory that the next build sweeps away.
+        """
+        threading.Thread(target=self._open_engine, name="qa-open-engine", daemon=True).start()
+
+    def _open_engine(self) -> None:
+        def progress(stage: str, done: int, total: int) -> None:
+            label = STAGES.get(stage, stage)
+            self._from_thread(self._set_status, Text(f"Building the index: {label} {done}/{total}", style="italic"))
+
+        def notify(message: str) -> None:
+            self._from_thread(self._set_status, Text(printable(message), style="italic"))
+
+        try:
+            engine = self.engine_factory(progress, notify)
+        except Exception as exc:  # noqa: BLE001 — any failure is shown, never a crash
+            self._from_thread(self._engine_failed, exc)
+        else:
+            self._from_thread(self._engine_ready, engine)
+
+    def _from_thread(self, fn: Callable[..., Any], *args: Any) -> None:
+        if not self.is_running:
+            return
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:  # the app exited while the thread ran
+            pass
+
+    def _engine_ready(self, engine: Engine) -> None:
+        self.engine = engine
+        counts = engine.index.manifest.get("counts", {})
+        status = Text("Ready", style="bold green")
+        status.append(f" · {printable(self.corpus_label or _corpus_label(engine))} · {counts.get('documents', '?')} articles, ")
+        status.append(f"{counts.get('passages', len(engine.index.passages))} passages · {self.retriever}")
+        self._set_status(status)
+        self._pump()
+
+    def _engine_failed(self, exc: BaseException) -> None:
+        self.failed = str(exc) or type(exc).__name__
+        self._set_status(Text(f"Could not open the index: {printable(self.failed)}", style="bold red"))
+        self.notify(printable(self.failed), title="Index", severity="error", markup=False, timeout=10)
+        while self.queue:
+            _, bubble = self.queue.popleft()
+            bubble.show_error(self.failed)
+
+    # ------------------------------------------------------------------ asking
+
+    def on_input_submitted(self, event: Prompt.Submitted) -> None:
+        question = " ".join(event.value.split())
+        prompt = self.prompt
+        prompt.value = ""
+        if not question:
+            return
+        prompt.remember(event.value.strip())
+        self.ask(question)
+
+    def ask(self, question: str) -> AnswerBubble:
+        """Add a turn for `question`; it is answered now or as soon as the engine is ready."""
+        conversation = self.conversation
+        bubble = conversation.add_turn(question, waiting=self.engine is None and self.failed is None)
+        self.turns.append(bubble)
+        if self.failed is not None:
+            bubble.show_error(self.failed)
+            return bubble
+        self.queue.append((question, bubble))
+        self._pump()
+        return bubble
+
+    def _pump(self) -> None:
+        if self.engine is None or self.busy or not self.queue:
+            return
+        question, bubble = self.queue.popleft()
+        self.busy = True
+        bubble.searching()
+        self.answer_question(self.engine, question, bubble)
+
+    @work(thread=True, exit_on_error=False, group="answers")
+    def answer_question(self, engine: Engine, question: str, bubble: AnswerBubble) -> None:
+        try:
+            answer = engine.ask(question, k=self.k, retriever=self.retriever)
+        except Exception as exc:  # noqa: BLE001
+            self._from_thread(self._answer_failed, bubble, exc)
+        else:
+            self._from_thread(self._answered, bubble, answer)
+
+    async def _answered(self, bubble: AnswerBubble, answer: Answer) -> None:
+        self.busy = False
+        if bubble not in self.turns:  # the conversation was cleared while it was computed
+            self._pump()
+            return
+        bubble.show_answer(answer)
+        await self.select(bubble)
+        self.conversation.show_turn(bubble)
+        self._pump()
+
+    def _answer_failed(self, bubble: AnswerBubble, exc: BaseException) -> None:
+        message = str(exc) or type(exc).__name__
+        if bubble in self.turns:
+            bubble.show_error(message)
+        self.notify(printable(message), title="Could not answer", severity="error", markup=False)
+        self.busy = False
+        self._pump()
+
+    async def select(self, bubble: AnswerBubble) -> None:
+        self.selected = bubble
+        self.conversation.select(bubble)
+        await self.sources_panel.show(bubble.answer)
+
+    async def on_answer_bubble_selected(self, event: AnswerBubble.Selected) -> None:
+        await self.select(event.bubble)
+
+    # ------------------------------------------------------------------ sources
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        item = event.item
+        if isinstance(item, SourceItem) and self.engine is not None:
+            self.push_screen(ContextScreen(item.source, self.engine.index.passages))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_focus_sources(self) -> None:
+        view = self.sources_panel.list_view
+        if view.children:
+            view.focus()
+        else:
+            self.notify("No sources yet: ask a question first.")
+
+    def _selected_answer(self) -> Answer | None:
+        return self.selected.answer if self.selected is not None else None
+
+    def action_copy(self) -> None:
+        answer = self._selected_answer()
+        if answer is None:
+            self.notify("No answer to copy yet.")
+            return
+        self.copy_to_clipboard(citation(answer))
+        self.notify("Copied the answer with its citation.")
+
+    def action_export(self, fmt: str) -> None:
+        answers = [b.answer for b in self.turns if b.answer is not None]
+        if not answers:
+            self.notify("Nothing to export yet.")
+            return
+        path = Path.cwd() / f"qa-chat-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+        try:
+            text = export_markdown(answers) if fmt == "md" else export_jsonl(answers)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not write {path}: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Exported {len(answers)} answers to {path}", markup=False)
+
+    async def action_clear(self) -> None:
+        self.turns.clear()
+        self.selected = None
+        # pending questions stay queued but their bubbles are gone: drop them
+        self.queue.clear()
+        await self.conversation.clear()
+        await self.sources_panel.show(None)
+        self.prompt.focus()
+
+
+def _corpus_label(engine: Engine) -> str:
+    """The corpus the index was built from, as short as it is clear (folder names)."""
+    paths = engine.index.manifest.get("corpus", {}).get("paths") or []
+    return ", ".join(Path(p).name + ("/" if Path(p).is_dir() else "") for p in paths) or str(engine.index.path)
+
+
+# ---------------------------------------------------------------------- export
+
+
+def export_jsonl(answers: Sequence[Answer]) -> str:
+    """One `qa ask --json` object a line."""
+    return "".join(json.dumps(a.to_json(), ensure_ascii=False) + "\n" for a in answers)
+
+
+def export_markdown(answers: Sequence[Answer]) -> str:
+    """A readable transcript: each question, its answer with sentence and sources."""
+    out = ["# qa chat", ""]
+    for a in answers:
+        out += [f"## {_md_line(a.question)}", ""]
+        if a.abstained:
+            out += [f"**Not found in the sources.** (confidence {a.confidence:.2f})", ""]
+        else:
+            top = a.sources[0] if a.sources else None
+            out += [f"**Answer:** {_md_line(a.text or '')} (confidence {a.confidence:.2f})", ""]
+            if top is not None:
+                out += [f"> {_md_line(top.sentence)}", "", f"— {_md_line(top.passage.title)}, `{top.location}`", ""]
+            if a.conflicts:
+                out += ["**Sources disagree:**", ""]
+                for cand in a.conflicts:
+                    where = "; ".join(f"`{s.location}`" for s in cand.sources)
+                    out.append(f"- {_md_line(cand.text)} ({cand.confidence:.2f}) — {where}")
+                out.append("")
+        out += ["Sources:" if not a.abstained else "Closest excerpts:", ""]
+        for i, s in enumerate(panel_sources(a), start=1):
+            out.append(f"{i}. `{s.location}` {_md_line(s.passage.title)}: {_md_line(s.sentence)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _md_line(text: str | None) -> str:
+    return " ".join(printable(text or "").split())

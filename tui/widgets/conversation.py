@@ -1,0 +1,105 @@
+"""The conversation: question bubbles and answer bubbles (pending, answered, not found, error).
+
+An answer bubble can be selected (click, or Enter when focused); the app then shows its
+sources in the sources panel. Nothing here animates, so a frame is a pure function of state.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from qa.records import Answer
+from qa.safe_text import printable
+
+from ..render import answer_text
+
+WELCOME = (
+    "Ask a question about the documents and press Enter.\n"
+    "Answers are the documents' own words, with the file and lines they come from.\n"
+    "↑/↓ recall earlier questions · F1 help"
+)
+
+
+class QuestionBubble(Static):
+    """A question as the user typed it (shown literally)."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__(Text(printable(question)), classes="question")
+        self.question = question
+
+
+class AnswerBubble(Static, can_focus=True):
+    """The answer to one question; starts pending, then shows the answer or an error."""
+
+    BINDINGS = [Binding("enter", "select", "Show sources", show=False)]
+
+    class Selected(Message):
+        def __init__(self, bubble: AnswerBubble) -> None:
+            super().__init__()
+            self.bubble = bubble
+
+    def __init__(self, question: str, waiting: bool = False) -> None:
+        note = "Waiting for the index to load…" if waiting else "Searching the sources…"
+        super().__init__(Text(note, style="italic"), classes="answer -pending")
+        self.question = question
+        self.answer: Answer | None = None
+        self.error: str | None = None
+
+    def searching(self) -> None:
+        self.update(Text("Searching the sources…", style="italic"))
+
+    def show_answer(self, answer: Answer) -> None:
+        self.answer = answer
+        self.remove_class("-pending")
+        self.add_class("-abstained" if answer.abstained else "-found")
+        self.set_class(bool(answer.conflicts) and not answer.abstained, "-conflict")
+        self.update(answer_text(answer))
+
+    def show_error(self, message: str) -> None:
+        self.error = message
+        self.remove_class("-pending")
+        self.add_class("-error")
+        self.update(Text(f"Could not answer: {printable(message)}"))
+
+    def on_click(self) -> None:
+        self.action_select()
+
+    def action_select(self) -> None:
+        if self.answer is not None:
+            self.post_message(self.Selected(self))
+
+
+class Conversation(VerticalScroll):
+    """The scrolling list of turns."""
+
+    def on_mount(self) -> None:
+        self.show_welcome()
+
+    def show_welcome(self) -> None:
+        self.mount(Static(Text(WELCOME), id="welcome"))
+
+    def add_turn(self, question: str, waiting: bool) -> AnswerBubble:
+        for welcome in self.query("#welcome"):
+            welcome.remove()
+        bubble = AnswerBubble(question, waiting=waiting)
+        self.mount(QuestionBubble(question), bubble)
+        self.call_after_refresh(self.scroll_end, animate=False)
+        return bubble
+
+    def show_turn(self, bubble: AnswerBubble) -> None:
+        """Scroll so the turn's question is at the top (the answer's start stays in view)."""
+        index = self.children.index(bubble)
+        question = self.children[index - 1] if index > 0 else bubble
+        self.call_after_refresh(self.scroll_to_widget, question, animate=False, top=True)
+
+    def select(self, bubble: AnswerBubble) -> None:
+        for other in self.query(AnswerBubble):
+            other.set_class(other is bubble, "-selected")
+
+    async def clear(self) -> None:
+        await self.remove_children()
+        self.show_welcome()
