@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -92,6 +93,15 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file or folder the OS refused: the user's to fix, in one line
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _error(f"{prog}: error: {exc.strerror or exc}{where}")
+        return 2
+    except Exception as exc:  # a bug: still one line, with the way to see the details
+        if os.environ.get("QA_DEBUG"):
+            raise
+        _error(f"{prog}: internal error: {type(exc).__name__}: {exc} (set QA_DEBUG=1 for the traceback)")
+        return 1
     return rv if isinstance(rv, int) else 0
 
 

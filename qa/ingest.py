@@ -135,7 +135,8 @@ def read_file(path: Path) -> tuple[str | None, str | None]:
     try:
         size = path.stat().st_size
         if size > max_file_bytes():
-            return None, f"too large ({size / 1e6:.0f} MB; the limit is {max_file_bytes() / 1e6:.0f} MB, set QA_MAX_FILE_MB to change it)"
+            mb = 1024 * 1024  # the same unit as QA_MAX_FILE_MB
+            return None, f"too large ({size / mb:.0f} MB; the limit is {max_file_bytes() / mb:.0f} MB, set QA_MAX_FILE_MB to change it)"
         with path.open("rb") as fh:
             data = fh.read()
     except PermissionError:

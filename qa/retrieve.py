@@ -8,6 +8,7 @@ min-max normalised score fusion are both available.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -30,8 +31,21 @@ def check_retriever(name: str) -> str:
     return name
 
 
+# ANSI escape sequences (CSI "ESC [ … final", OSC "ESC ] … BEL/ST", two-byte "ESC x"): a question
+# pasted from a coloured terminal should mean the same as its plain words.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
 def check_question(question: str) -> str:
-    cleaned = (question or "").replace("\x00", " ").strip()
+    """The question as it is searched: escapes, control and invisible characters removed, one line.
+
+    The same line normalisation as documents get (qa.clean.normalize_line), so a NUL byte, a
+    zero-width space or a colour code neither changes the answer nor makes an empty-looking
+    question pass as a real one.
+    """
+    from .clean import normalize_line
+
+    cleaned = normalize_line(_ANSI.sub(" ", question or ""))
     if not cleaned:
         raise UsageError("the question is empty")
     return cleaned

@@ -68,9 +68,13 @@ class Index:
 @contextlib.contextmanager
 def build_lock(index_dir: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
     """Exclusive lock on `index_dir`'s builds; a second builder waits and is told why."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
     lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    with open(lock_path, "a+") as fh:
+    try:
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise unwritable(index_dir, exc) from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -81,6 +85,12 @@ def build_lock(index_dir: Path, notify: Callable[[str], None] | None = None) -> 
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def unwritable(index_dir: Path, exc: OSError) -> IndexError_:
+    """The one-line error for an index that cannot be written where it should go."""
+    why = exc.strerror or type(exc).__name__
+    return IndexError_(f"cannot write the index in {index_dir} ({why}); choose a writable folder with --index-dir")
 
 
 def _sweep_leftovers(index_dir: Path) -> None:
@@ -157,8 +167,8 @@ def build_index(
 
         tmp = index_dir.parent / f".{index_dir.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
         try:
+            tmp.mkdir(parents=True)
             if progress:
                 progress("write", 0, 1)
             with open(tmp / PASSAGES, "w", encoding="utf-8") as fh:
@@ -206,6 +216,9 @@ def build_index(
             _fsync_dir(index_dir.parent)
             if progress:
                 progress("write", 1, 1)
+        except OSError as exc:  # read-only folder, disk full: one line, not a traceback
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise unwritable(index_dir, exc) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -215,8 +228,22 @@ def build_index(
 # ---------------------------------------------------------------- load and check
 
 
+# what read_manifest checks every manifest holds, and of which JSON type
+_MANIFEST_TYPES: dict[str, type] = {
+    "model": str,
+    "backend": str,
+    "dimension": int,
+    "chunk": dict,
+    "corpus": dict,
+    "counts": dict,
+}
+
+
 def rebuild_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str:
-    paths = " ".join((manifest or {}).get("corpus", {}).get("paths", [])) or "PATH"
+    corpus = (manifest or {}).get("corpus")
+    recorded = corpus.get("paths") if isinstance(corpus, dict) else None
+    paths = " ".join(p for p in recorded if isinstance(p, str)) if isinstance(recorded, list) else ""
+    paths = paths or "PATH"
     return f"rebuild it with: qa index {paths} --index-dir {index_dir}"
 
 
@@ -240,9 +267,12 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
             f"index {index_dir} has schema version {version!r}, this qa reads {SCHEMA_VERSION}; "
             + rebuild_hint(index_dir, manifest)
         )
-    for key in ("model", "backend", "dimension", "chunk", "corpus", "counts"):
+    for key, kind in _MANIFEST_TYPES.items():
         if key not in manifest:
             raise IndexError_(f"{mpath} lacks {key!r}; {rebuild_hint(index_dir, manifest)}")
+        if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
+            # a hand-edited or foreign manifest must fail here, not as an AttributeError later
+            raise IndexError_(f"{mpath} has a malformed {key!r} entry; {rebuild_hint(index_dir, manifest)}")
     return manifest
 
 

@@ -8,6 +8,7 @@ A bad row (an empty question, a broken JSON line) gets an `error` field; the bat
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import sys
@@ -79,7 +80,8 @@ def _jsonl_rows(text: str) -> Iterator[Row]:
 
 
 def _csv_rows(path: Path, text: str) -> list[Row]:
-    reader = csv.DictReader(text.splitlines())
+    # a StringIO, not splitlines(): a quoted field may hold a line break
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     fields = [f.strip().lower() for f in reader.fieldnames or []]
     if "question" not in fields:
         raise UsageError(f"{path}: the CSV file needs a 'question' column (found: {', '.join(fields) or 'none'})")
@@ -154,8 +156,11 @@ class Writer:
         self.path = path
         self.csv = path.suffix.lower() == ".csv"
         fresh = not append or not path.exists() or path.stat().st_size == 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh: TextIO = path.open("w" if not append else "a", encoding="utf-8", newline="" if self.csv else None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh: TextIO = path.open("w" if not append else "a", encoding="utf-8", newline="" if self.csv else None)
+        except OSError as exc:  # a read-only or missing place: one line, not a traceback
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         self._csv = csv.DictWriter(self.fh, fieldnames=CSV_FIELDS) if self.csv else None
         if self._csv is not None and fresh:
             self._csv.writeheader()
@@ -233,7 +238,8 @@ def command(
             f"{asked} rows written to {out} ({counts['abstained']} not found in the sources, "
             f"{counts['errors']} errors, {len(rows) - len(todo)} skipped as already done) "
             f"in {seconds:.1f} s — {rate:.1f} questions/s",
-        )
+        ),
+        soft_wrap=True,  # one line however narrow the terminal (logs grep it)
     )
 
 

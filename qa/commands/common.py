@@ -83,7 +83,7 @@ def notify(message: str) -> None:
     """A status message for the user, on stderr."""
     from rich.text import Text
 
-    stderr_console().print(Text(message, style="yellow"))
+    stderr_console().print(Text(message, style="yellow"), soft_wrap=True)  # one message, one line
 
 
 @contextmanager

@@ -76,20 +76,23 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backen
         return
     from rich.text import Text
 
+    from ..safe_text import printable
+
     out = stdout_console()
     if summary["status"] == "up to date":
-        out.print(Text(f"Index {target} is up to date: {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} (use --force to rebuild)."))
+        out.print(Text(f"Index {target} is up to date: {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} (use --force to rebuild)."), soft_wrap=True)
         return
     out.print(
         Text(
             f"Indexed {_n(summary['files'], 'file')} → {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} "
             f"in {summary['seconds']:.1f} s ({summary['passages_per_second']:.1f} passages/s embedding) → {target}"
-        )
+        ),
+        soft_wrap=True,  # summary lines stay one line each, whatever the terminal width
     )
     for skipped in summary["skipped_files"]:
-        out.print(Text(f"  skipped {skipped['path']}: {skipped['reason']}", style="yellow"))
+        out.print(Text(f"  skipped {printable(skipped['path'])}: {skipped['reason']}", style="yellow"), soft_wrap=True)
     if summary["skipped_files"]:
-        out.print(Text(f"{_n(len(summary['skipped_files']), 'file')} skipped.", style="yellow"))
+        out.print(Text(f"{_n(len(summary['skipped_files']), 'file')} skipped.", style="yellow"), soft_wrap=True)
 
 
 def _n(count: int, noun: str) -> str:
