@@ -67,3 +67,12 @@ def words_in_lines(text: str, raw: str, line_start: int, line_end: int) -> bool:
     haystack = " ".join(normalize_line(line) for line in lines).split()
     it = iter(haystack)
     return all(any(w == h for h in it) for w in text.split())
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the real CLI in process: (exit code, stdout, stderr)."""
+    from qa.cli import run
+
+    code = run(argv)
+    out, err = capsys.readouterr()
+    return code, out, err

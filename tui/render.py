@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from qa.commands.ask import SPAN_STYLE, marked_sentence  # one rule for marking a span, CLI and chat alike
 from qa.records import Answer, Candidate, Source
 from qa.safe_text import printable
-
-SPAN_STYLE = "bold black on yellow"
 
 
 def confidence_mark(confidence: float) -> Text:
@@ -24,17 +23,6 @@ def confidence_mark(confidence: float) -> Text:
     else:
         label, style = "low", "bold red"
     return Text.assemble(("● ", style), (label, style), (f" {confidence:.2f}", "dim"))
-
-
-def marked_sentence(source: Source) -> Text:
-    """The source's sentence with the answer span highlighted (offsets are into passage.text)."""
-    text = Text(printable(source.sentence))
-    if source.span_start is not None and source.span_end is not None:
-        a = source.span_start - source.sentence_start
-        b = source.span_end - source.sentence_start
-        if 0 <= a < b <= len(source.sentence):
-            text.stylize(SPAN_STYLE, a, b)
-    return text
 
 
 def candidate_line(candidate: Candidate) -> Text:

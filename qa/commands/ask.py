@@ -60,6 +60,9 @@ def command(
     render_answer(answer)
 
 
+SPAN_STYLE = "bold black on yellow"
+
+
 def marked_sentence(source: Any) -> Any:
     """The source's sentence as a rich Text with the answer span highlighted (text is data)."""
     from rich.text import Text
@@ -71,7 +74,7 @@ def marked_sentence(source: Any) -> Any:
         a = source.span_start - source.sentence_start
         b = source.span_end - source.sentence_start
         if 0 <= a < b <= len(source.sentence):
-            text.stylize("bold black on yellow", a, b)
+            text.stylize(SPAN_STYLE, a, b)
     return text
 
 

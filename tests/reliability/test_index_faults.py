@@ -17,20 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_corpus
+from conftest import ROOT, run_cli, write_corpus
 
 from qa.config import IndexSettings
 from qa.store import MANIFEST, PASSAGES, VECTORS, build_index, load_index
 
 QUESTION = "How many animals did the herd in Puno count?"
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from qa.cli import run
-
-    code = run(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

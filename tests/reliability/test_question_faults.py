@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SMALL_DOCS, write_corpus
+from conftest import SMALL_DOCS, run_cli, write_corpus
 
 from qa.commands.batch import read_questions
 
@@ -45,14 +45,6 @@ ODD = {
 }
 # ids whose answer must be the plain question's: escapes and NULs are not part of a question
 SAME_AS_PLAIN = ("ansi", "nul-inside")
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from qa.cli import run
-
-    code = run(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,19 @@ from tui.widgets.prompt import Prompt
 SIZE = (80, 24)
 
 
+class HeldEngine:
+    """An engine whose answers wait for `release` to be set: states while an answer is computed."""
+
+    def __init__(self, engine: Any, release: Any) -> None:
+        self.index = engine.index
+        self._engine = engine
+        self._release = release
+
+    def ask(self, question: str, **options: Any) -> Any:
+        self._release.wait(30)
+        return self._engine.ask(question, **options)
+
+
 async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0) -> None:
     """Let the app run until `condition()` holds (fails the test after `timeout` seconds)."""
     loop = asyncio.get_running_loop()

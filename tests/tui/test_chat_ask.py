@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from chat_helpers import ask, run_app, screen_text, wait_for
+from chat_helpers import HeldEngine, ask, run_app, screen_text, wait_for
 
 from tui.app import QaApp
 from tui.widgets.conversation import QuestionBubble
@@ -123,13 +123,6 @@ def test_answer_exception_becomes_an_error_bubble(seeds_engine):
 def test_answer_arriving_while_help_is_open(seeds_engine):
     release = threading.Event()
 
-    class Slow:
-        index = seeds_engine.index
-
-        def ask(self, question, **options):
-            release.wait(30)
-            return seeds_engine.ask(question, **options)
-
     async def script(pilot):
         from tui.widgets.help import HelpScreen
 
@@ -144,5 +137,5 @@ def test_answer_arriving_while_help_is_open(seeds_engine):
         await pilot.pause()
         return help_open, app.is_running, len(app.query(SourceItem))
 
-    help_open, running, sources = run_app(QaApp(engine=Slow()), script)
+    help_open, running, sources = run_app(QaApp(engine=HeldEngine(seeds_engine, release)), script)
     assert help_open and running and sources > 0

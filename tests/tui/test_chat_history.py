@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from chat_helpers import run_app
+from chat_helpers import HeldEngine, run_app
 
 from tui.app import QaApp
 from tui.widgets.conversation import AnswerBubble, QuestionBubble
@@ -115,13 +115,6 @@ def test_copy_and_export_with_answers(seeds_engine, tmp_path, monkeypatch):
 def test_clear_while_an_answer_is_computed(seeds_engine):
     release = threading.Event()
 
-    class Slow:
-        index = seeds_engine.index
-
-        def ask(self, question, **options):
-            release.wait(30)
-            return seeds_engine.ask(question, **options)
-
     async def script(pilot):
         from chat_helpers import wait_for
 
@@ -136,5 +129,5 @@ def test_clear_while_an_answer_is_computed(seeds_engine):
         await wait_for(pilot, lambda: app.turns and app.turns[-1].answer is not None)
         return [b.question for b in app.query(AnswerBubble)], app.is_running
 
-    questions, running = run_app(QaApp(engine=Slow()), script)
+    questions, running = run_app(QaApp(engine=HeldEngine(seeds_engine, release)), script)
     assert questions == ["Who is the president of Peru?"] and running
