@@ -262,7 +262,7 @@ def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batc
     except ImportError:
         return {"skipped": "the answer layer (qa.answer) is not installed"}
     qids = list(bench.queries)
-    em, f1, abstained = [], [], 0
+    em, f1, hit, abstained = [], [], [], 0
     started = time.perf_counter()
     for start in range(0, len(qids), batch):
         chunk = qids[start : start + batch]
@@ -272,11 +272,13 @@ def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batc
             abstained += int(a.abstained)
             em.append(M.exact_match(text, bench.answers[q]))
             f1.append(M.token_f1(text, bench.answers[q]))
+            hit.append(0.0 if a.abstained else max(M.answer_in(a.sentence, bench.answers[q]), M.answer_in(text, bench.answers[q])))
         if progress:
             progress("answers", min(start + batch, len(qids)), len(qids))
     return {
         "exact_match": 100 * M.mean(em),
         "f1": 100 * M.mean(f1),
+        "hit@1": M.mean(hit),  # a gold answer inside the returned answer sentence
         "abstained": abstained,
         "questions": len(qids),
         "seconds": round(time.perf_counter() - started, 2),

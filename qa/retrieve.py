@@ -21,7 +21,11 @@ from .errors import UsageError
 from .records import Hit
 from .store import Index
 
-RRF_K = 60
+# RRF's k: 1/(k + rank). The usual 60 flattens the top of each list; 10 lets a retriever's first
+# hits count more, which measured better at the top on all three sets we have (2026-11-29):
+# dev gold Recall@5 0.878 → 0.895, SQuAD sample Recall@5 0.960 → 0.973, SciFact nDCG@10
+# 0.712 → 0.715 (its Recall@100 0.958 → 0.948: deep recall is not what an answer uses).
+RRF_K = 10
 FUSIONS = ("rrf", "minmax")
 
 

@@ -254,4 +254,4 @@ def render_bench(result: dict[str, Any], names: list[str], recall_ks: tuple[int,
         if "skipped" in answers:
             out.print(Text(answers["skipped"], style="yellow"))
         else:
-            out.print(Text(f"Answers (hybrid, top 5 passages): EM {answers['exact_match']:.1f} · F1 {answers['f1']:.1f} · abstained {answers['abstained']}/{answers['questions']}"))
+            out.print(Text(f"Answers (hybrid, top 5 passages): EM {answers['exact_match']:.1f} · F1 {answers['f1']:.1f} · hit@1 {answers.get('hit@1', 0):.3f} · abstained {answers['abstained']}/{answers['questions']}"))

@@ -19,6 +19,60 @@ from tui.widgets.prompt import Prompt
 SIZE = (80, 24)
 
 
+def recorded_source(index: Any, sentence_start: str, answer: str | None, rank: int, score: float) -> Any:
+    """A Source for the real passage whose text holds `sentence_start` (the sentence runs to its
+    full stop), with `answer` marked inside it when given."""
+    from qa.records import Source
+
+    passage = next(p for p in index.passages if sentence_start in p.text)
+    a = passage.text.index(sentence_start)
+    stop = passage.text.find(". ", a)
+    b = len(passage.text) if stop < 0 else stop + 1
+    span = (passage.text.index(answer, a), passage.text.index(answer, a) + len(answer)) if answer else (None, None)
+    return Source(
+        passage=passage, rank=rank, retrieval_score=score, sentence=passage.text[a:b], sentence_start=a,
+        sentence_end=b, answer=answer, span_start=span[0], span_end=span[1], score=score,
+        lines=(passage.line_start, passage.line_end),
+    )
+
+
+class RecordedEngine:
+    """The real seeds index with fixed answers: snapshots show presentation only, so they do not
+    move when the answer model is refit or when int8 kernels round differently on another CPU
+    (the live answers are covered by the Pilot tests)."""
+
+    def __init__(self, engine: Any) -> None:
+        from qa.records import Answer, Candidate
+
+        self.index = engine.index
+        src = lambda *a: recorded_source(self.index, *a)  # noqa: E731
+        president = src("On January 10, Peru’s Attorney General", "Dina Boluarte", 1, 0.93)
+        died = src("At least 60 people have died", "60", 1, 0.96)
+        killed = src("In six weeks 54 people have been killed", "54", 2, 0.84)
+        self.answers = {
+            "Who is the president of Peru?": Answer(
+                "Who is the president of Peru?", "Dina Boluarte", president.sentence, 0.93, False,
+                (president, src("At least 60 people have died", None, 2, 0.41)),
+                (Candidate("Dina Boluarte", 0.93, (president,)),),
+            ),
+            "How many people died in the protests?": Answer(
+                "How many people died in the protests?", "60", died.sentence, 0.96, False, (died, killed),
+                (Candidate("60", 0.96, (died,)),),
+                (Candidate("60", 0.96, (died,)), Candidate("54", 0.84, (killed,))),
+            ),
+            "What is the boiling point of mercury?": Answer(
+                "What is the boiling point of mercury?", None, None, 0.07, True,
+                (src("In six weeks 54 people have been killed", None, 1, 0.12),),
+            ),
+        }
+
+    def warm_up(self) -> None:
+        pass
+
+    def ask(self, question: str, **options: Any) -> Any:
+        return self.answers[question]
+
+
 class HeldEngine:
     """An engine whose answers wait for `release` to be set: states while an answer is computed."""
 

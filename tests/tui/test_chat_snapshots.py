@@ -1,7 +1,8 @@
 """SVG snapshots of the chat at 80×24: empty, loading, answered, conflict, not found.
 
 Regenerate with `pytest tests/tui/test_chat_snapshots.py --snapshot-update` and look at the
-report. Frames are deterministic: fixed size, no clock or spinner, the cursor does not blink.
+report. The answered states use fixed answers over the real seeds index (RecordedEngine):
+these frames test presentation; the live answers are tested with Pilot elsewhere. Frames are deterministic: fixed size, no clock or spinner, the cursor does not blink.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from chat_helpers import ask, no_blink, screen_text, wait_for
+from chat_helpers import RecordedEngine, ask, no_blink, screen_text, wait_for
 
 from tui.app import QaApp
 
@@ -56,17 +57,17 @@ def test_loading_with_a_queued_question(snap_compare, gate):
 
 @pytest.mark.slow
 def test_answered(snap_compare, seeds_engine):
-    assert snap_compare(QaApp(engine=seeds_engine), run_before=_asking("Who is the president of Peru?"))
+    assert snap_compare(QaApp(engine=RecordedEngine(seeds_engine)), run_before=_asking("Who is the president of Peru?"))
 
 
 @pytest.mark.slow
 def test_conflict(snap_compare, seeds_engine):
-    assert snap_compare(QaApp(engine=seeds_engine), run_before=_asking("How many people died in the protests?"))
+    assert snap_compare(QaApp(engine=RecordedEngine(seeds_engine)), run_before=_asking("How many people died in the protests?"))
 
 
 @pytest.mark.slow
 def test_not_found(snap_compare, seeds_engine):
-    assert snap_compare(QaApp(engine=seeds_engine), run_before=_asking("What is the boiling point of mercury?"))
+    assert snap_compare(QaApp(engine=RecordedEngine(seeds_engine)), run_before=_asking("What is the boiling point of mercury?"))
 
 
 def _status_reads(fragment: str):
