@@ -495,7 +495,7 @@ def run_bench(
 
         sizes = list(QUICK_SIZES if quick else DEFAULT_SIZES) + ([SIZE_1M] if scale_1m else [])
         result["scale_dense"] = [measure_dense_scale(n, queries=50 if quick else 200, say=say) for n in sizes]
-        bm25_sizes = QUICK_BM25_SIZES if quick else BM25_SIZES
+        bm25_sizes = QUICK_BM25_SIZES if quick else BM25_SIZES + ((SIZE_1M,) if scale_1m else ())
         result["scale_bm25"] = [measure_bm25_scale(n, texts, qs[5:55], say=say) for n in bm25_sizes]
         result["peak_rss_bytes_total"] = peak_rss_bytes()
     finally:
