@@ -82,10 +82,12 @@ class QaApp(App[None]):
         k: int = 5,
         engine: Engine | None = None,
         engine_factory: EngineFactory | None = None,
+        min_score: float | None = None,
     ) -> None:
         super().__init__()
         self.retriever = retriever
         self.k = k
+        self.min_score = min_score
         self.engine: Engine | None = engine
         self.engine_factory = engine_factory or default_engine_factory(paths, index_dir)
         self.corpus_label = ", ".join(str(p) for p in paths) if paths else None
@@ -226,7 +228,7 @@ class QaApp(App[None]):
     @work(thread=True, exit_on_error=False, group="answers")
     def answer_question(self, engine: Engine, question: str, bubble: AnswerBubble) -> None:
         try:
-            answer = engine.ask(question, k=self.k, retriever=self.retriever)
+            answer = engine.ask(question, k=self.k, retriever=self.retriever, min_score=self.min_score)
         except Exception as exc:  # noqa: BLE001
             self._from_thread(self._answer_failed, bubble, exc)
         else:

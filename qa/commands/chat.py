@@ -22,7 +22,14 @@ from .common import retrieval_options
     help="Index directory (default: index/seeds for the bundled corpus, index/<name>-<hash> for another).",
 )
 @retrieval_options(default_k=5)
-def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str) -> None:
+@click.option(
+    "--min-score",
+    "min_score",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=None,
+    help="Confidence below which an answer is 'not found in the sources' (default: the calibrated threshold).",
+)
+def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str, min_score: float | None) -> None:
     """Chat with the documents in PATH... (files or folders of .txt/.md; default: the bundled
     seeds/). The index is built on first run, with progress shown in the app.
 
@@ -38,4 +45,4 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: 
         read_manifest(index_dir)
     from tui.app import QaApp
 
-    QaApp(paths=list(paths) or None, index_dir=index_dir, retriever=retriever, k=k).run()
+    QaApp(paths=list(paths) or None, index_dir=index_dir, retriever=retriever, k=k, min_score=min_score).run()

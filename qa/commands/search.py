@@ -35,6 +35,10 @@ def command(question: str, k: int, retriever: str, corpus: tuple[Path, ...], ind
     render_hits(question, hits, retriever)
 
 
+# A passage is shown in full up to this many characters (a 100k-character line is data, not a screenful).
+MAX_SHOWN = 3000
+
+
 def render_hits(question: str, hits, retriever: str) -> None:  # type: ignore[no-untyped-def]
     from rich.panel import Panel
     from rich.text import Text
@@ -55,4 +59,5 @@ def render_hits(question: str, hits, retriever: str) -> None:  # type: ignore[no
             (f"  ({others})" if retriever == "hybrid" else "", "dim"),
         )
         title = Text(printable(p.title) or "(untitled)", style="bold cyan")
-        out.print(Panel(Text(printable(p.text)), title=header, title_align="left", subtitle=title, subtitle_align="left", expand=True))
+        shown = p.text if len(p.text) <= MAX_SHOWN else p.text[:MAX_SHOWN] + f" … [{len(p.text) - MAX_SHOWN:,} more characters; --json has all]"
+        out.print(Panel(Text(printable(shown)), title=header, title_align="left", subtitle=title, subtitle_align="left", expand=True))

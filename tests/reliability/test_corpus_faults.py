@@ -209,6 +209,16 @@ def test_queries_work_on_the_odd_corpus(built: dict[str, Any]) -> None:
     assert code == 0 and "Traceback" not in err and "\x1b" not in out
 
 
+def test_a_huge_passage_is_shown_cut_in_the_terminal_and_whole_in_json(built: dict[str, Any]) -> None:
+    args = ["search", "long line", "--index-dir", str(built["index_dir"]), "-k", "10"]
+    with denied("denied.txt"):
+        code, out, err = run_cli(args)
+        jcode, jout, _ = run_cli([*args, "--json"])
+    assert code == 0 and jcode == 0, err
+    assert out.count("x") < 10_000 and "more" in out and "characters;" in out  # cut, and says so
+    assert any("x" * 100_000 in h["text"] for h in json.loads(jout)["hits"])
+
+
 def test_chmod_000_file_is_skipped(tmp_path: Path) -> None:
     """The real permission check (the fixture simulates it, since root reads anything)."""
     if os.geteuid() == 0:

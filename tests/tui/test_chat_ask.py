@@ -62,6 +62,18 @@ def test_off_topic_question_is_not_found(seeds_engine):
     assert "Closest excerpts" in text
 
 
+def test_min_score_raises_the_bar_for_an_answer(seeds_engine):
+    """--min-score reaches the engine: the same answerable question is refused above its confidence."""
+
+    async def script(pilot):
+        return await ask(pilot, "How many people died in the protests?")
+
+    found = run_app(QaApp(engine=seeds_engine), script)
+    assert found.answer is not None and not found.answer.abstained
+    strict = run_app(QaApp(engine=seeds_engine, min_score=min(1.0, found.answer.confidence + 0.01)), script)
+    assert strict.answer is not None and strict.answer.abstained and strict.has_class("-abstained")
+
+
 def test_question_before_ready_is_queued_then_answered(seeds_engine):
     gate = threading.Event()
 
