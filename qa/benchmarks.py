@@ -1,5 +1,6 @@
-"""Public benchmarks through our own pipeline: SQuAD v1.1 dev (open retrieval over its
-paragraphs) and any dataset in the BEIR layout (e.g. SciFact).
+"""Public benchmarks through our own pipeline: SQuAD v1.1 and v2.0 dev (open retrieval over
+their paragraphs; v2.0 adds questions the paragraphs do not answer, to measure abstention) and
+any dataset in the BEIR layout (e.g. SciFact).
 
 Benchmark records are turned into `Document`s directly (one per paragraph / abstract) and
 indexed with the usual chunking, so what is measured is the product's retrieval, not a
@@ -26,8 +27,9 @@ from .errors import IndexError_, UsageError
 from .records import Corpus, Document, Hit, LineSpan
 
 BENCH_DIR = (PROJECT_ROOT.parent / "shared" / "bench").resolve()
-SQUAD_PARAGRAPHS = "squad-dev-v1.1.paragraphs.jsonl"
-SQUAD_QUESTIONS = "squad-dev-v1.1.questions.jsonl"
+SQUAD_VERSIONS = ("1.1", "2.0")
+SQUAD_PARAGRAPHS = "squad-dev-v{version}.paragraphs.jsonl"
+SQUAD_QUESTIONS = "squad-dev-v{version}.questions.jsonl"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -111,14 +113,17 @@ def load_beir(folder: Path, split: str = "test") -> Benchmark:
     return Benchmark(name=folder.name, source=(folder / "corpus.jsonl").resolve(), documents=docs, queries=queries, qrels=qrels)
 
 
-def load_squad(bench_dir: Path = BENCH_DIR, articles: int = 12, sample: int = 300, seed: int = 0) -> Benchmark:
-    """A deterministic SQuAD v1.1 dev sample: all paragraphs of `articles` random articles as
-    the corpus, `sample` random questions on them as queries, each question's paragraph as
-    its one relevant document and its reference answers as gold."""
-    paragraphs_path = Path(bench_dir) / SQUAD_PARAGRAPHS
-    questions_path = Path(bench_dir) / SQUAD_QUESTIONS
+def load_squad(bench_dir: Path = BENCH_DIR, articles: int = 12, sample: int = 300, seed: int = 0, version: str = "1.1") -> Benchmark:
+    """A deterministic SQuAD dev sample: all paragraphs of `articles` random articles as the
+    corpus, `sample` random questions on them as queries, each question's paragraph as its one
+    relevant document and its reference answers as gold. In v2.0 a question the paragraph does
+    not answer has no relevant document and no answers: the right behaviour is to abstain."""
+    if version not in SQUAD_VERSIONS:
+        raise UsageError(f"unknown SQuAD version {version!r}: choose one of {', '.join(SQUAD_VERSIONS)}")
+    paragraphs_path = Path(bench_dir) / SQUAD_PARAGRAPHS.format(version=version)
+    questions_path = Path(bench_dir) / SQUAD_QUESTIONS.format(version=version)
     if not paragraphs_path.is_file() or not questions_path.is_file():
-        raise UsageError(f"SQuAD dev files not found in {bench_dir} ({SQUAD_PARAGRAPHS}, {SQUAD_QUESTIONS})")
+        raise UsageError(f"SQuAD dev files not found in {bench_dir} ({paragraphs_path.name}, {questions_path.name})")
     paragraphs = _read_jsonl(paragraphs_path)
     titles = sorted({p["title"] for p in paragraphs})
     rng = random.Random(seed)
@@ -128,12 +133,12 @@ def load_squad(bench_dir: Path = BENCH_DIR, articles: int = 12, sample: int = 30
     picked = sorted(rng.sample(range(len(questions)), min(sample, len(questions))))
     qs = [questions[i] for i in picked]
     return Benchmark(
-        name="squad-v1.1-dev",
+        name=f"squad-v{version}-dev",
         source=paragraphs_path.resolve(),
         documents=docs,
         queries={q["id"]: q["question"] for q in qs},
-        qrels={q["id"]: {q["pid"]} for q in qs},
-        answers={q["id"]: list(q["answers"]) for q in qs},
+        qrels={q["id"]: {q["pid"]} for q in qs if not q.get("is_impossible")},
+        answers={q["id"]: [] if q.get("is_impossible") else list(q["answers"]) for q in qs},
         key=f"articles={articles};seed={seed}",
     )
 
@@ -213,8 +218,10 @@ def run_retrieval(
 def score_runs(runs: dict[str, list[tuple[str, float]]], qrels: dict[str, set[str]], recall_ks: Sequence[int]) -> dict[str, float]:
     rows = []
     for q, ranked in runs.items():
+        if q not in qrels:
+            continue  # a question nothing answers (SQuAD v2.0): scored by abstention, not here
         ids = [d for d, _ in ranked]
-        rel = qrels.get(q, set())
+        rel = qrels[q]
         row = {f"recall@{k}": M.recall_at(ids, rel, k) for k in recall_ks}
         row["mrr@10"] = M.mrr_at(ids, rel, 10)
         row["ndcg@10"] = M.ndcg_at(ids, rel, 10)
@@ -256,30 +263,45 @@ def run_benchmark(
 
 
 def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """EM/F1 (×100, SQuAD style) of the answer layer over the open corpus, abstentions scoring 0."""
+    """EM/F1 (×100, SQuAD style) of the answer layer over the open corpus, abstentions scoring 0.
+
+    On a question nothing answers (SQuAD v2.0) EM and F1 are 1 for an abstention and 0 for any
+    answer, as in the official v2.0 script; hit@1 is over answerable questions only, and the
+    abstention precision/recall/F1 are reported when there are such questions.
+    """
     try:
         import qa.answer  # noqa: F401
     except ImportError:
         return {"skipped": "the answer layer (qa.answer) is not installed"}
     qids = list(bench.queries)
-    em, f1, hit, abstained = [], [], [], 0
+    em, f1, hit, should, did = [], [], [], [], []
     started = time.perf_counter()
     for start in range(0, len(qids), batch):
         chunk = qids[start : start + batch]
         answers = engine.ask_many([bench.queries[q] for q in chunk], k=5, retriever="hybrid")
         for q, a in zip(chunk, answers, strict=True):
+            gold = bench.answers[q]
             text = None if a.abstained else a.text
-            abstained += int(a.abstained)
-            em.append(M.exact_match(text, bench.answers[q]))
-            f1.append(M.token_f1(text, bench.answers[q]))
-            hit.append(0.0 if a.abstained else max(M.answer_in(a.sentence, bench.answers[q]), M.answer_in(text, bench.answers[q])))
+            should.append(not gold)
+            did.append(a.abstained)
+            if not gold:
+                em.append(float(a.abstained))
+                f1.append(float(a.abstained))
+                continue
+            em.append(M.exact_match(text, gold))
+            f1.append(M.token_f1(text, gold))
+            hit.append(0.0 if a.abstained else max(M.answer_in(a.sentence, gold), M.answer_in(text, gold)))
         if progress:
             progress("answers", min(start + batch, len(qids)), len(qids))
-    return {
+    out: dict[str, Any] = {
         "exact_match": 100 * M.mean(em),
         "f1": 100 * M.mean(f1),
         "hit@1": M.mean(hit),  # a gold answer inside the returned answer sentence
-        "abstained": abstained,
+        "abstained": sum(did),
         "questions": len(qids),
         "seconds": round(time.perf_counter() - started, 2),
     }
+    if any(should):
+        out["unanswerable"] = sum(should)
+        out["abstention"] = M.abstention_prf(should, did)
+    return out

@@ -33,7 +33,14 @@ RETRIEVER_CHOICES = (*RETRIEVERS, "all")
 @click.option("--qrels", "qrels_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the matching TREC qrels file.")
 @click.option("--no-answers", is_flag=True, help="Retrieval metrics only (skip the answer layer).")
 @click.option("--failures", "show_failures", type=click.IntRange(min=0), default=20, show_default=True, help="How many failures to list in the tables.")
-@click.option("--squad", is_flag=True, help="Evaluate on a sample of SQuAD v1.1 dev (its paragraphs as the corpus).")
+@click.option("--squad", is_flag=True, help="Evaluate on a sample of SQuAD dev (its paragraphs as the corpus).")
+@click.option(
+    "--squad-version",
+    type=click.Choice(["1.1", "2.0"]),
+    default="1.1",
+    show_default=True,
+    help="--squad: 2.0 adds questions the paragraphs do not answer (abstention is scored).",
+)
 @click.option("--sample", type=click.IntRange(min=1), default=300, show_default=True, help="--squad: number of questions.")
 @click.option("--articles", type=click.IntRange(min=1), default=12, show_default=True, help="--squad: number of articles whose paragraphs form the corpus.")
 @click.option("--seed", type=int, default=0, show_default=True, help="--squad: sampling seed.")
@@ -51,6 +58,7 @@ def command(
     no_answers: bool,
     show_failures: int,
     squad: bool,
+    squad_version: str,
     sample: int,
     articles: int,
     seed: int,
@@ -73,7 +81,7 @@ def command(
         if corpus:
             raise UsageError("--corpus does not apply to --squad/--beir (the benchmark is the corpus)")
         names = list(RETRIEVERS) if retriever in (None, "all") else [retriever]
-        _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers)
+        _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version)
         return
 
     from ..evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
@@ -102,13 +110,13 @@ def command(
 # ------------------------------------------------------------------ benchmarks
 
 
-def _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers) -> None:  # type: ignore[no-untyped-def]
+def _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version="1.1") -> None:  # type: ignore[no-untyped-def]
     from .. import benchmarks as B
     from ..evaluate import run_path, write_qrels, write_trec_run
     from .common import build_progress
 
     if squad:
-        bench = B.load_squad(Path(bench_dir) if bench_dir else B.BENCH_DIR, articles=articles, sample=sample, seed=seed)
+        bench = B.load_squad(Path(bench_dir) if bench_dir else B.BENCH_DIR, articles=articles, sample=sample, seed=seed, version=squad_version)
         recall_ks: tuple[int, ...] = (1, 5, 20)
     else:
         bench = B.load_beir(Path(beir_dir))
@@ -130,7 +138,7 @@ def _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_
     if qrels_file:
         write_qrels(qrels_file, bench.qrels)
     if squad:
-        result["sample"] = {"articles": articles, "questions": sample, "seed": seed}
+        result["sample"] = {"articles": articles, "questions": sample, "seed": seed, "version": squad_version}
     if as_json:
         print_json(result)
         return
@@ -255,3 +263,9 @@ def render_bench(result: dict[str, Any], names: list[str], recall_ks: tuple[int,
             out.print(Text(answers["skipped"], style="yellow"))
         else:
             out.print(Text(f"Answers (hybrid, top 5 passages): EM {answers['exact_match']:.1f} · F1 {answers['f1']:.1f} · hit@1 {answers.get('hit@1', 0):.3f} · abstained {answers['abstained']}/{answers['questions']}"))
+            if "abstention" in answers:
+                a = answers["abstention"]
+                out.print(Text(
+                    f"Abstention on the {answers['unanswerable']} questions nothing answers: "
+                    f"precision {a['precision']:.3f} · recall {a['recall']:.3f} · F1 {a['f1']:.3f}"
+                ))
