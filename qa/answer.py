@@ -317,16 +317,19 @@ def _sentences(q: _Question, hits: Sequence[Hit], dense: Sequence[float]) -> lis
         missing = len(q.names - ctx_stems) / len(q.names) if q.names else 0.0
         prior = 1.0 / math.sqrt(hit.rank)
         prev_stems: set[str] = set()
+        after_heading = False
         for a, b in sentence_spans(p.text):
             text = p.text[a:b]
             stems = set(_Terms.of(text))
             lex = q.coverage(stems, _words(text))
             continues = bool(_ANAPHOR.match(text) or _SAID.search(text) or text[:1] in "“\"‘")
-            if continues:
+            if continues or after_heading:
                 # "He resigned in response to …" continues the sentence before it, which names
                 # who "he" is: it covers the question's terms together with that sentence (and,
-                # through a quotation that runs over several sentences, with the one before)
+                # through a quotation that runs over several sentences, with the one before);
+                # a section's first sentence is read under its heading in the same way
                 lex = max(lex, CARRY * q.coverage(stems | prev_stems, _words(text)))
+            after_heading = _is_heading(text)
             prev_stems = stems | (prev_stems if continues else set())
             key = (p.doc_id, p.start + a)
             if key in seen:  # the overlap sentence of two neighbouring passages
@@ -342,6 +345,13 @@ def _sentences(q: _Question, hits: Sequence[Hit], dense: Sequence[float]) -> lis
 
 
 CARRY = 0.7
+def _is_heading(text: str) -> bool:
+    """A title line: a Markdown heading, or a short line with no closing punctuation."""
+    if text.startswith("#"):
+        return True
+    return len(text.split()) <= 12 and not re.search(r"[.!?:;,\"”’')\]]\s*$", text) and "\n" not in text.strip()
+
+
 _SAID = re.compile(r"[”\"’'],?\s+(?:he|she|they)\s+(?:said|says|added|indicated|explained|noted|stated|told|argued|warned)\b")
 _ANAPHOR = re.compile(r"[“\"‘']?(?:He|She|It|They|This|These|That|Those|His|Her|Their|Its|There|Such)\b")
 _CAUSE = re.compile(

@@ -46,7 +46,7 @@ DATE_RE = re.compile(
     rf"|(?:{_WEEKDAYS})"
     rf"|{_YEAR}s?)\b"
 )
-_TIME_UNIT = r"(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries|century)"
+_TIME_UNIT = r"(?:years?|months?|weeks?|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?|milliseconds?|ms|decades?|centuries|century)"
 DURATION_RE = re.compile(rf"(?<![\w.,])(?:{_DIGITS}|(?i:{_NUMBER_WORDS})|a|an|several|a few)[- ]{_TIME_UNIT}\b")
 # Capitalised words, optionally joined by lower-case particles of names ("Pedro Pablo Kuczynski",
 # "Universidad de San Marcos", "Alliance for Progress").

@@ -304,3 +304,32 @@ def test_fractions_are_numbers_and_vague_quantities_rank_low() -> None:
     assert "one third" in spans
     assert spans["thousands"] < spans["912"]
     assert not _spans("It was the third time.", NUMBER)
+
+
+def test_durations_in_clock_units() -> None:
+    sentence = "HNSW over 1M vectors took 7.6 min; a query takes 5 ms and a reload 30 seconds."
+    assert _spans(sentence, DURATION) == ["7.6 min", "5 ms", "30 seconds"]
+
+
+def test_headings_are_recognised() -> None:
+    from qa.answer import _is_heading
+
+    assert _is_heading("## Staff") and _is_heading("Staff numbers") and _is_heading("Three Traumas: Neoliberalism, COVID")
+    assert not _is_heading("Twelve scientists work there.") and not _is_heading("He said:")
+
+
+@pytest.mark.slow
+def test_a_section_sentence_is_read_under_its_heading(tmp_path: Path) -> None:
+    """The question's key word stands only in the heading: the section's first sentence answers."""
+    from qa.engine import Engine
+
+    doc = (
+        "# The observatory\n\n## Visitors\n\nAbout 300 technicians from other observatories visit each year.\n\n"
+        "## Staff\n\nTwelve scientists and 40 technicians work there.\n"
+    )
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "obs.md").write_text(doc, encoding="utf-8")
+    engine = Engine.open([root], tmp_path / "idx", build_missing=True)
+    answer = engine.ask("How many technicians are on the staff?")
+    assert not answer.abstained and answer.text == "40"
