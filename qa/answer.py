@@ -319,6 +319,9 @@ def _sentences(q: _Question, hits: Sequence[Hit], dense: Sequence[float]) -> lis
         prev_stems: set[str] = set()
         after_heading = False
         for a, b in sentence_spans(p.text):
+            a = _LIST_MARK.match(p.text, a, b).end()  # "- ", "1. ", "> ": layout, not words of the answer
+            if a >= b:
+                continue
             text = p.text[a:b]
             stems = set(_Terms.of(text))
             lex = q.coverage(stems, _words(text))
@@ -345,6 +348,9 @@ def _sentences(q: _Question, hits: Sequence[Hit], dense: Sequence[float]) -> lis
 
 
 CARRY = 0.7
+_LIST_MARK = re.compile(r"(?:[-*+•]\s+|>\s*|\d{1,3}[.)]\s+)*")
+
+
 def _is_heading(text: str) -> bool:
     """A title line: a Markdown heading, or a short line with no closing punctuation."""
     if text.startswith("#"):

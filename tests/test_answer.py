@@ -333,3 +333,17 @@ def test_a_section_sentence_is_read_under_its_heading(tmp_path: Path) -> None:
     engine = Engine.open([root], tmp_path / "idx", build_missing=True)
     answer = engine.ask("How many technicians are on the staff?")
     assert not answer.abstained and answer.text == "40"
+
+
+@pytest.mark.slow
+def test_list_markers_are_not_part_of_the_answer_sentence(tmp_path: Path) -> None:
+    from qa.engine import Engine
+
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "tools.md").write_text("# Tools\n\n- The hammer weighs 2 kilos.\n- The old saw is 60 cm long.\n", encoding="utf-8")
+    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("How much does the hammer weigh?")
+    assert not answer.abstained and answer.sentence is not None
+    assert answer.sentence.startswith("The hammer weighs"), answer.sentence
+    top = answer.sources[0]
+    assert top.passage.text[top.sentence_start : top.sentence_end] == answer.sentence  # still verbatim
