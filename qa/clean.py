@@ -442,10 +442,44 @@ def build_document(article: Article, path: str, n: int, fallback_title: str) -> 
     )
 
 
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+_META_LINE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*[:=]\s*(.*?)\s*$")
+
+
+def front_matter(raw_lines: Sequence[str]) -> tuple[dict[str, str], int]:
+    """Metadata of a YAML/TOML front-matter block opening the file, and how many lines it takes.
+
+    Static-site and note-taking tools start Markdown files with `---` / `key: value` lines /
+    `---`: data about the page, not its text. The block counts only when every line in it
+    looks like metadata, so prose between two rules is never taken for it.
+    """
+    i = 0
+    while i < len(raw_lines) and not raw_lines[i].strip():
+        i += 1
+    if i >= len(raw_lines) or raw_lines[i].strip() not in ("---", "+++"):
+        return {}, 0
+    close = raw_lines[i].strip()
+    meta: dict[str, str] = {}
+    for j in range(i + 1, min(len(raw_lines), i + 100)):
+        line = raw_lines[j]
+        if line.strip() == close or (close == "---" and line.strip() == "..."):
+            return (meta, j + 1) if meta else ({}, 0)
+        m = _META_LINE.match(line)
+        if m:
+            meta.setdefault(m.group(1).lower(), m.group(2).strip("\"'"))
+        elif line.strip() and not line.startswith((" ", "\t", "- ")):
+            return {}, 0  # a line that is not metadata: this is text, not front matter
+    return {}, 0
+
+
 def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> list[Document]:
     """The articles in one file's decoded text, each a clean Document with its line map."""
     markdown = path.lower().endswith((".md", ".markdown"))
-    lines = content_lines(split_lines(text), repeated)
+    raw = split_lines(text)
+    meta, skip = front_matter(raw)
+    # lines are blanked, not removed, so every kept line keeps its number in the file
+    raw = [""] * skip + [("" if markdown and _FENCE.match(line) else line) for line in raw[skip:]]
+    lines = content_lines(raw, repeated)
     paras = _drop_boilerplate_paras(paragraphs(lines, markdown))
     if not paras:
         return []
@@ -466,6 +500,10 @@ def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
         if not article.body and article.title:
             # a lone headline with nothing under it: keep its words as the body
             article = Article(None, None, article.byline, article.date, group[:1])
+        if not docs and meta:  # the page's own metadata describes its first article
+            article.title = article.title or meta.get("title") or None
+            article.date = article.date or date_in(meta.get("date", "")) or meta.get("date") or None
+            article.byline = article.byline or meta.get("author") or meta.get("authors") or None
         doc = build_document(article, path, len(docs) + 1, stem)
         if doc is not None:
             docs.append(doc)

@@ -248,3 +248,37 @@ def test_reference_list_closing_an_article_is_dropped() -> None:
     )
     (doc,) = clean_text(page, "r.txt")
     assert doc.text == "Rivers in the south rose by two metres in March, officials said."
+
+
+FRONT_MATTER_PAGE = """---
+title: "Llamas in the city"
+date: 2023-02-01
+author: Ana Ruiz
+tags:
+  - andes
+---
+
+Llamas were seen in the main square of Cusco on Monday. The herd had 14 animals.
+
+```python
+print("hello")
+```
+
+The owner said they come every week.
+"""
+
+
+def test_front_matter_is_metadata_not_text() -> None:
+    (doc,) = clean_text(FRONT_MATTER_PAGE, "post.md")
+    assert (doc.title, doc.date, doc.byline) == ("Llamas in the city", "2023-02-01", "Ana Ruiz")
+    assert "title:" not in doc.text and "---" not in doc.text and "```" not in doc.text
+    assert 'print("hello")' in doc.text  # code is kept, its fence markers are layout
+    raw = FRONT_MATTER_PAGE.splitlines()
+    first = doc.spans[0]
+    assert raw[first.line - 1].startswith("Llamas were seen")  # line numbers still point into the file
+
+
+def test_prose_between_rules_is_not_front_matter() -> None:
+    page = "---\nThe herd walked into town. Nobody stopped it.\n---\n\nMore text about llamas and the town.\n"
+    docs = clean_text(page, "note.md")
+    assert any("The herd walked into town." in d.text for d in docs)
