@@ -36,7 +36,7 @@ _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _NUMBER_CORE = rf"(?:(?:US\s?)?\$|S/\.?\s?|€|£)?(?:{_DIGITS}){_SCALE}(?:\s?(?:%|percent|per cent))?"
 _NUMBER_WORDS = rf"(?:{_NUM_WORD})(?:[- ](?:{_NUM_WORD}))*{_SCALE}"
 _FRACTION = r"(?:one|two|three|four|a)[- ](?:half|third|thirds|quarter|quarters|fifth|fifths|tenth|tenths)"
-NUMBER_RE = re.compile(rf"(?<![\w.,/-])(?:{_NUMBER_CORE}|(?i:{_FRACTION})|(?i:{_NUMBER_WORDS}))(?![\w/])")
+NUMBER_RE = re.compile(rf"(?<![\w.,/\-–—])(?:{_NUMBER_CORE}|(?i:{_FRACTION})|(?i:{_NUMBER_WORDS}))(?![\w/])")
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
 DATE_RE = re.compile(
     rf"(?:(?:early|mid|late)[- ])?(?:(?:{_WEEKDAYS}),?\s)?"
@@ -60,6 +60,10 @@ _NOT_NAMES = frozenset(
     he she they we i you his her their our my your when where who what why how which while after
     before since during then also still yet however although though because so not no yes one
     mr mrs ms dr president minister congress government
+    instead meanwhile moreover furthermore therefore thus hence later today yesterday tomorrow
+    finally eventually initially nevertheless nonetheless similarly likewise consequently
+    additionally afterwards afterward recently currently previously soon already perhaps indeed
+    unlike despite although following according during throughout within without among
     january february march april may june july august september october november december
     monday tuesday wednesday thursday friday saturday sunday summary editors photo
     """.split()
@@ -72,6 +76,8 @@ _PLACE_CUE = re.compile(r"\b(?:in|at|near|from|to|across|into|outside|inside|tow
 _PERSON_CUE = re.compile(r"\b(?:said|says|told|explained|wrote|argued|stated|declared|announced)\b")
 
 
+# "When violence is used, …", "If P equals NP, …": a clause before the question proper.
+_LEAD_CLAUSE = re.compile(r"\s*(?:when|if|after|before|while|since|as|once|although|though|during|in|at|on|by|for|from|according to)\b[^,?]*,\s*")
 _WH = re.compile(r"\b(why|how|when|where|who|whom|whose|what|which)\b")
 _HOW_MEASURE = re.compile(r"\s+(?:many|much|long|old|far|often|big|large|high|tall|deep)\b")
 # "What was his approval rating", "by what margin", "what share of …": a quantity is wanted.
@@ -92,22 +98,35 @@ class Span:
 
 
 def expected_kind(question: str) -> str:
-    """The answer kind a question asks for, from its wh-phrase (SENTENCE when none fits)."""
+    """The answer kind a question asks for, from its main wh-phrase (SENTENCE when none fits).
+
+    The main wh-word is the first one outside a leading subordinate clause: "When violence is
+    used, what is it called?" asks "what", and "What did the Shah do when he lost?" asks "what"
+    too — a "when" later in the question is not what is asked.
+    """
     q = " " + " ".join(question.lower().replace("’", "'").split()) + " "
+    lead = _LEAD_CLAUSE.match(q)
+    if lead and _WH.search(q, lead.end()):
+        q = " " + q[lead.end() :]
     first = _WH.search(q)
-    if first and first.group(1) in ("why", "how") and not _HOW_MEASURE.match(q, first.end()):
+    wh = first.group(1) if first else None
+    if wh in ("why", "how") and not _HOW_MEASURE.match(q, first.end()):  # type: ignore[union-attr]
         return SENTENCE  # "Why … when the pandemic arrived?" asks for a reason, not a date
     if re.search(r"\bhow (many|much)\b|\bhow old\b", q) or _MEASURE_NOUN.search(q):
         return NUMBER
     if re.search(r"\bhow long\b|\bfor how long\b|\bwhat (period|duration)\b", q):
         return DURATION
-    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b|\bsince when\b|\bin what year\b|\bon what (date|day)\b", q):
+    if wh == "when" or re.search(r"\b(what|which) (year|date|day|month|time|century|decade)\b|\bin what year\b", q):
         return DATE
-    if re.search(r"\bwhere\b|\b(what|which) (city|cities|country|countries|region|regions|town|towns|place|places|province|department|capital|highway|lake|river|area|district)\b", q):
+    if wh == "where" or re.search(r"\b(what|which) (city|cities|country|countries|region|regions|town|towns|place|places|province|department|capital|highway|lake|river|area|district)\b", q):
         return PLACE
     if re.match(r"(?i:who)\s+(?:is|was|are|were)\s+(?!(?:The|A|An)\b)[A-ZÀ-Þ]", question.strip()):
         return SENTENCE  # "Who is Dina Boluarte?" asks for a description, not a name
-    if re.search(r"\b(what|which) \w+(ist|ian)s?\b", q) or re.search(r"\bwho(m|se)?\b|\b(what|which) (?:[\w-]+ ){0,2}(person|party|parties|group|organi[sz]ation|company|companies|union|newspaper|university|institution|official|politician|leader|minister|president|lawyer|professor|reporter|writer|author|body|agency|movement)\b", q):
+    if (
+        wh in ("who", "whom", "whose")
+        or re.search(r"\b(what|which) \w+(ist|ian)s?\b", q)
+        or re.search(r"\b(what|which) (?:[\w-]+ ){0,2}(person|party|parties|group|organi[sz]ation|company|companies|union|newspaper|university|institution|official|politician|leader|minister|president|lawyer|professor|reporter|writer|author|body|agency|movement)\b", q)
+    ):
         return NAME
     return SENTENCE
 
