@@ -26,7 +26,7 @@ def confidence_mark(confidence: float) -> Text:
 
 
 def candidate_line(candidate: Candidate) -> Text:
-    """One answer of a conflict and where each source giving it stands (titles: sources panel)."""
+    """One answer of a conflict and where (and, when known, on what date) each source gives it."""
     text = Text("• ")
     text.append(printable(candidate.text), style="bold")
     text.append(f" ({candidate.confidence:.2f})", style="dim")
@@ -35,6 +35,8 @@ def candidate_line(candidate: Candidate) -> Text:
         if i:
             text.append(", ")
         text.append(src.location, style="green")
+        if src.passage.date:  # figures that differ are often figures of different days
+            text.append(f" ({printable(src.passage.date)})", style="magenta")
     return text
 
 
