@@ -112,7 +112,7 @@ def expected_kind(question: str) -> str:
     wh = first.group(1) if first else None
     if wh in ("why", "how") and not _HOW_MEASURE.match(q, first.end()):  # type: ignore[union-attr]
         return SENTENCE  # "Why … when the pandemic arrived?" asks for a reason, not a date
-    if re.search(r"\bhow (many|much)\b|\bhow old\b", q) or _MEASURE_NOUN.search(q):
+    if re.search(r"\bhow (many|much|old|high|tall|far|big|large|deep|wide|heavy|fast|often)\b", q) or _MEASURE_NOUN.search(q):
         return NUMBER
     if re.search(r"\bhow long\b|\bfor how long\b|\bwhat (period|duration)\b", q):
         return DURATION
@@ -131,6 +131,16 @@ def expected_kind(question: str) -> str:
     return SENTENCE
 
 
+# Units of measurement that belong to the number before them (not counted things: "54 people").
+_UNIT_WORDS = (
+    r"km|kilomet(?:re|er)s?|met(?:re|er)s?|m|cm|mm|miles?|feet|foot|ft|inch(?:es)?|kg|kilo(?:gram)?s?|"
+    r"grams?|tons?|tonnes?|lbs?|pounds|lit(?:re|er)s?|degrees?(?: celsius| fahrenheit)?|°[CF]?|hectares?|ha|acres?|"
+    r"mph|km/h|square (?:kilomet(?:re|er)s|miles|met(?:re|er)s)"
+)
+_UNIT = re.compile(rf"[ \u00a0]?(?:{_UNIT_WORDS})(?![\w/])", re.I)
+_UNIT_TAIL = re.compile(rf"(?<=\d)\s?(?:{_UNIT_WORDS})\.?$", re.I)
+
+
 def _numbers(sentence: str) -> list[Span]:
     dates = [(m.start(), m.end()) for m in DATE_RE.finditer(sentence)]
     out = []
@@ -147,6 +157,9 @@ def _numbers(sentence: str) -> list[Span]:
             prior = 0.3  # "thousands marched": an order of magnitude, rarely the count asked for
         if re.fullmatch(_YEAR, text):  # a bare year is a date, rarely a count
             prior = 0.1
+        unit = _UNIT.match(sentence, b)
+        if unit and prior >= 0.5:
+            b = unit.end()  # "5,822 metres": a measurement is read with its unit
         out.append(Span(a, b, NUMBER, prior))
     return out
 
@@ -277,6 +290,8 @@ _WORD_NUMBERS = {
 def canonical(text: str, kind: str) -> str:
     """A comparison key: equal keys are the same answer ("1,300" and "1300"; "six" and "6")."""
     t = " ".join(text.casefold().replace("’", "'").split()).strip(" .,;:'\"")
+    if kind == NUMBER:
+        t = _UNIT_TAIL.sub("", t)  # "5,822 metres" and "5,822 m." are the same value
     if kind in (NUMBER, DURATION):
         t = re.sub(r"(?<=\d),(?=\d{3})", "", t)
         parts = re.split(r"[- ]", t)

@@ -107,6 +107,15 @@ def open_index(
             # index keeps the encoder it was built with (queries use the index's backend)
             reason = f"it was built with the {manifest.get('backend')} encoder, the default is now {settings.backend}"
     except IndexError_ as exc:
+        if not auto and not (target / "manifest.json").exists() and not target.exists():
+            # nothing built yet for this corpus: give the exact command, with its real paths
+            import shlex
+
+            where = f" --index-dir {shlex.quote(str(target))}" if explicit_dir else ""
+            raise IndexError_(
+                f"no index for {', '.join(map(str, corpus_paths))} yet: build it with: "
+                f"qa index {' '.join(shlex.quote(str(p)) for p in corpus_paths)}{where}"
+            ) from None
         if not auto:
             raise
         manifest, reason = None, None if not target.exists() else str(exc)

@@ -43,6 +43,8 @@ from conftest import SEEDS, words_in_lines
         ("What did the people who protested want?", SENTENCE),
         ("In 2021, who won the election?", NAME),
         ("Where and when did the march start?", PLACE),
+        ("How high is the volcano?", NUMBER),
+        ("How far is Puno from Juliaca?", NUMBER),
     ],
 )
 def test_expected_kind(question: str, kind: str) -> None:
@@ -358,3 +360,9 @@ def test_list_markers_are_not_part_of_the_answer_sentence(tmp_path: Path) -> Non
 def test_discourse_adverbs_and_dash_ranges_are_not_answers() -> None:
     assert _spans("Instead, he took the conquered tribe under his protection.", NAME) == []
     assert _spans("The plague returned in 1360–63 and 1438–39.", NUMBER) == ["1360", "1438"]
+
+
+def test_a_measurement_keeps_its_unit_and_compares_by_value() -> None:
+    sentence = "Misti stands 5,822 metres high; the pass is at 4,313 m; 54 people and 2 million sheep live there."
+    assert _spans(sentence, NUMBER) == ["5,822 metres", "4,313 m", "54", "2 million"]
+    assert compatible("5,822 metres", "5822 m", NUMBER) and not compatible("2 million", "2", NUMBER)

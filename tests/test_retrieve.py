@@ -109,3 +109,12 @@ def test_seed_passages_point_at_their_lines(seeds_engine) -> None:
     for p in seeds_engine.index.passages:
         raw = (root / p.path).read_text(encoding="utf-8")
         assert words_in_lines(p.text, raw, p.line_start, p.line_end), p.pid
+
+
+def test_a_corpus_without_an_index_gets_the_exact_command(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from conftest import run_cli, write_corpus
+
+    corpus = write_corpus(tmp_path / "my notes")
+    code, _, err = run_cli(["ask", "How tall is Misti?", "-c", str(corpus)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"qa index '{corpus}'" in err  # a path with a space, quoted ready to paste
