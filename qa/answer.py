@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer_types import DATE, DURATION, NUMBER, SENTENCE, canonical, compatible, expected_kind, find_spans, wants_organisation
+from .answer_types import DATE, DURATION, EXPANSION, NUMBER, SENTENCE, acronym_in, canonical, compatible, expected_kind, find_expansions, find_spans, wants_organisation
 from .errors import QAError
 from .records import Answer, Candidate, Hit, Passage, Source
 from .sentences import sentence_spans
@@ -200,6 +200,7 @@ class _Question:
     org: bool = False  # a name question that asks for a group, not a person
     names: frozenset[str] = frozenset()  # stems of the question's proper nouns ("Ayacucho")
     why: bool = False  # asks for a reason
+    acronym: str | None = None  # the acronym an EXPANSION question asks about
 
     def __post_init__(self) -> None:
         self._vecs: np.ndarray | None = None
@@ -409,7 +410,8 @@ def _candidates(q: _Question, sentences: Sequence[_Sentence]) -> list[_Candidate
         text = s.text
         found = False
         if q.kind != SENTENCE:
-            for span in find_spans(text, q.kind, q.org):
+            spans = find_expansions(text, q.acronym) if q.kind == EXPANSION and q.acronym else find_spans(text, q.kind, q.org)
+            for span in spans:
                 piece = text[span.start : span.end]
                 if _in_question(piece, q):
                     continue
@@ -571,9 +573,11 @@ def _locator(engine: Any) -> Any:
 def _question(engine: Any, text: str) -> _Question:
     raw_words = [w.strip("'’").lower() for w in _WORD.findall(text)]
     raw_words = [w[:-2] if w.endswith("'s") else w for w in raw_words]
+    acronym = acronym_in(text)
+    skip = {"stand", "mean", "abbreviate", "full", "name", "expansion", "meaning"} if acronym else set()
     stems: dict[str, str] = {}
     for w in raw_words:
-        if w and w not in _STOP and not w.endswith("n't"):
+        if w and w not in _STOP and w not in skip and not w.endswith("n't"):
             stems.setdefault(_Terms.stem(w), w)
     idf = _idf(engine.index, list(stems), stems)
     names = frozenset(
@@ -582,7 +586,7 @@ def _question(engine: Any, text: str) -> _Question:
         if w[:1].isupper() and w.lower().strip("'’") not in _STOP
     ) & set(idf)
     why = bool(re.match(r"\W*(?:\w+\W+){0,4}?why\b", text, re.I)) or "reason" in text.lower()
-    return _Question(text, expected_kind(text), idf, frozenset(raw_words), stems, wants_organisation(text), names, why)
+    return _Question(text, expected_kind(text), idf, frozenset(raw_words), stems, wants_organisation(text), names, why, acronym)
 
 
 def rank_candidates(

@@ -18,8 +18,9 @@ DATE = "date"
 DURATION = "duration"
 NAME = "name"  # a person or a group
 PLACE = "place"
+EXPANSION = "expansion"  # what an acronym stands for
 SENTENCE = "sentence"  # no span type: the sentence is the answer
-SPAN_KINDS = (NUMBER, DATE, DURATION, NAME, PLACE)
+SPAN_KINDS = (NUMBER, DATE, DURATION, NAME, PLACE, EXPANSION)
 
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -104,6 +105,8 @@ def expected_kind(question: str) -> str:
     used, what is it called?" asks "what", and "What did the Shah do when he lost?" asks "what"
     too — a "when" later in the question is not what is asked.
     """
+    if acronym_in(question):
+        return EXPANSION
     q = " " + " ".join(question.lower().replace("’", "'").split()) + " "
     lead = _LEAD_CLAUSE.match(q)
     if lead and _WH.search(q, lead.end()):
@@ -326,3 +329,48 @@ def compatible(a: str, b: str, kind: str) -> bool:
         return canonical(a, kind) == canonical(b, kind)
     return all(x is None or y is None or x == y for x, y in zip(pa, pb, strict=True))
 
+
+
+# ----------------------------------------------------------------------------- acronyms
+
+_ACRONYM_Q = re.compile(
+    r"(?i:\bwhat (?:does|did|do) (?:the )?)([A-Z][A-Za-z0-9&.]{1,11}?)(?:'s)?(?i: (?:stand for|mean|abbreviate))\b"
+    r"|(?i:\bwhat is (?:the )?(?:full name|expansion|meaning) of (?:the )?)([A-Z][A-Za-z0-9&.]{1,11})\b"
+)
+_FUNCTION_WORDS = frozenset("of de del la las los y the and for to in on el et des du da do das dos für und".split())
+
+
+def acronym_in(question: str) -> str | None:
+    """The acronym a question asks to spell out ("What does CGTP stand for?" → "CGTP")."""
+    m = _ACRONYM_Q.search(question)
+    if not m:
+        return None
+    acronym = (m.group(1) or m.group(2)).strip(".")
+    return acronym if sum(ch.isupper() for ch in acronym) >= 2 else None
+
+
+def find_expansions(sentence: str, acronym: str) -> list[Span]:
+    """Where `sentence` spells out `acronym`: "CGTP (Confederación General …)" or
+    "Confederación General … (CGTP)"; the words kept are those whose initials make the acronym."""
+    out: list[Span] = []
+    esc = re.escape(acronym)
+    for m in re.finditer(rf"\b{esc}\b\s*\((?:(?:the|a|an|el|la|los|las)\s+)?([^()]{{3,160}})\)", sentence):
+        out.append(Span(m.start(1), m.end(1), EXPANSION, 1.0))
+    letters = [ch for ch in acronym if ch.isalpha()]
+    for m in re.finditer(rf"\(\s*{esc}\s*\)", sentence):
+        head = sentence[: m.start()].rstrip(" ,")
+        words = list(re.finditer(r"[\w’'-]+", head))
+        need, start = len(letters), None
+        for w in reversed(words):
+            token = w.group(0)
+            if token.lower() in _FUNCTION_WORDS:
+                continue
+            if not token[:1].isupper():
+                break
+            need -= 1
+            start = w.start()
+            if need == 0:
+                break
+        if start is not None and need <= max(0, len(letters) // 3):
+            out.append(Span(start, len(head), EXPANSION, 1.0 if need == 0 else 0.6))
+    return out

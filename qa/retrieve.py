@@ -137,7 +137,7 @@ class Searcher:
             assert qvec is not None
             lists["dense"] = self._dense(qvec, depth)
         if retriever in ("bm25", "hybrid"):
-            lists["bm25"] = self._bm25(question, depth)
+            lists["bm25"] = self._bm25(lexical_query(question), depth)
 
         ranks = {name: {i: r for r, (i, _) in enumerate(lst, start=1)} for name, lst in lists.items()}
         raw = {name: dict(lst) for name, lst in lists.items()}
@@ -156,6 +156,14 @@ class Searcher:
             )
             for r, (i, score) in enumerate(fused, start=1)
         ]
+
+
+def lexical_query(question: str) -> str:
+    """What BM25 should look for: "What does CGTP stand for?" is about "CGTP" — the frame words
+    ("stand", "mean") would otherwise pull in passages about standing and meaning."""
+    from .answer_types import acronym_in
+
+    return acronym_in(question) or question
 
 
 def fuse(lists: dict[str, list[tuple[int, float]]], method: str = "rrf") -> list[tuple[int, float]]:

@@ -366,3 +366,31 @@ def test_a_measurement_keeps_its_unit_and_compares_by_value() -> None:
     sentence = "Misti stands 5,822 metres high; the pass is at 4,313 m; 54 people and 2 million sheep live there."
     assert _spans(sentence, NUMBER) == ["5,822 metres", "4,313 m", "54", "2 million"]
     assert compatible("5,822 metres", "5822 m", NUMBER) and not compatible("2 million", "2", NUMBER)
+
+
+def test_acronym_questions_and_their_expansions() -> None:
+    from qa.answer_types import EXPANSION, acronym_in, find_expansions
+
+    assert acronym_in("What does CGTP stand for?") == "CGTP" and expected_kind("what does MAAG stand for") == EXPANSION
+    assert acronym_in("What is the full name of the CGTP?") == "CGTP"
+    assert acronym_in("What does the government mean by terrorism?") is None
+    after = "Workers marched with the CGTP (the General Confederation of Workers of Peru) on Monday."
+    before = "Mariano Alvarado, of the Military Assistance and Advisory Group (MAAG), met them."
+    assert [after[s.start : s.end] for s in find_expansions(after, "CGTP")] == ["General Confederation of Workers of Peru"]
+    assert [before[s.start : s.end] for s in find_expansions(before, "MAAG")] == ["Military Assistance and Advisory Group"]
+    assert find_expansions("The MAAG met them.", "MAAG") == []
+
+
+@pytest.mark.slow
+def test_what_an_acronym_stands_for(tmp_path: Path) -> None:
+    from qa.engine import Engine
+
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "rail.txt").write_text(
+        "The Andean railway\n\nThe Andean Railway Company (ARC) runs the line from Cusco to Puno. "
+        "Its trains stand in the station for an hour. The ARC was founded in 1999.\n",
+        encoding="utf-8",
+    )
+    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("What does ARC stand for?")
+    assert not answer.abstained and answer.text == "Andean Railway Company"
