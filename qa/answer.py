@@ -201,6 +201,7 @@ class _Question:
     names: frozenset[str] = frozenset()  # stems of the question's proper nouns ("Ayacucho")
     why: bool = False  # asks for a reason
     acronym: str | None = None  # the acronym an EXPANSION question asks about
+    defines: re.Pattern[str] | None = None  # "who/what is X?": X followed by an appositive or "is a"
 
     def __post_init__(self) -> None:
         self._vecs: np.ndarray | None = None
@@ -344,6 +345,8 @@ def _sentences(q: _Question, hits: Sequence[Hit], dense: Sequence[float]) -> lis
                 score -= 0.3  # a question in the text asks, it does not answer
             if q.why and _CAUSE.search(text):
                 score += 0.15  # a reason is stated with "because", "in response to", …
+            if q.defines and q.defines.search(text):
+                score += 0.2  # "Castillo, a rural schoolteacher, …": a definition of what is asked about
             out.append(_Sentence(hit, a, b, stems, lex, lex_context, cos, score, missing))
     return out
 
@@ -586,7 +589,19 @@ def _question(engine: Any, text: str) -> _Question:
         if w[:1].isupper() and w.lower().strip("'’") not in _STOP
     ) & set(idf)
     why = bool(re.match(r"\W*(?:\w+\W+){0,4}?why\b", text, re.I)) or "reason" in text.lower()
-    return _Question(text, expected_kind(text), idf, frozenset(raw_words), stems, wants_organisation(text), names, why, acronym)
+    return _Question(
+        text, expected_kind(text), idf, frozenset(raw_words), stems, wants_organisation(text), names, why, acronym, _definition(text)
+    )
+
+
+def _definition(text: str) -> re.Pattern[str] | None:
+    """For "Who is Pedro Castillo?" / "What is the CGTP?": a pattern of sentences that define
+    the subject ("Castillo, a rural schoolteacher", "the CGTP is the largest union")."""
+    m = re.match(r"\s*(?:who|what)\s+(?:is|was|are|were)\s+(?:the\s+|a\s+|an\s+)?([^?]{2,60}?)\s*\??\s*$", text, re.I)
+    if not m or expected_kind(text) != SENTENCE:
+        return None
+    head = re.escape(m.group(1).split()[-1])
+    return re.compile(rf"\b{head}(?:['’]s)?(?:\s*,\s*(?:a|an|the|who|which)\b|\s+(?:is|was|are|were)\s+(?:a|an|the|one)\b)", re.I)
 
 
 def rank_candidates(

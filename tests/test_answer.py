@@ -394,3 +394,18 @@ def test_what_an_acronym_stands_for(tmp_path: Path) -> None:
     )
     answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("What does ARC stand for?")
     assert not answer.abstained and answer.text == "Andean Railway Company"
+
+
+@pytest.mark.slow
+def test_who_is_prefers_a_sentence_that_defines_the_person(tmp_path: Path) -> None:
+    from qa.engine import Engine
+
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "herd.txt").write_text(
+        "The herd\n\nYesterday Ana Ruiz went to the market in Puno with her sister. "
+        "Ana Ruiz, a shepherd, has kept alpacas in the hills for twenty years.\n",
+        encoding="utf-8",
+    )
+    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("Who is Ana Ruiz?")
+    assert not answer.abstained and answer.text is not None and answer.text.startswith("Ana Ruiz, a shepherd")
