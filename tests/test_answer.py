@@ -409,3 +409,18 @@ def test_who_is_prefers_a_sentence_that_defines_the_person(tmp_path: Path) -> No
     )
     answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("Who is Ana Ruiz?")
     assert not answer.abstained and answer.text is not None and answer.text.startswith("Ana Ruiz, a shepherd")
+
+
+@pytest.mark.slow
+def test_why_prefers_the_sentence_after_the_one_restating_the_question(tmp_path: Path) -> None:
+    from qa.engine import Engine
+
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "bridge.txt").write_text(
+        "The bridge\n\nThe old stone bridge over the river closed to all traffic in March last year. "
+        "Floods from the river had cracked the pillars of the bridge.\n",
+        encoding="utf-8",
+    )
+    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("Why did the bridge over the river close?")
+    assert not answer.abstained and answer.text is not None and answer.text.startswith("Floods"), answer.text
