@@ -327,8 +327,8 @@ def _sentences(q: _Question, hits: Sequence[Hit], dense: Sequence[float]) -> lis
             if a >= b:
                 continue
             text = p.text[a:b]
-            stems = set(_Terms.of(text))
-            lex = q.coverage(stems, _words(text))
+            stems, ws = set(_Terms.of(text)), _words(text)
+            lex = q.coverage(stems, ws)
             follows, prev_lex_raw = prev_lex_raw, lex
             continues = bool(_ANAPHOR.match(text) or _SAID.search(text) or text[:1] in "“\"‘")
             if continues or after_heading:
@@ -336,7 +336,7 @@ def _sentences(q: _Question, hits: Sequence[Hit], dense: Sequence[float]) -> lis
                 # who "he" is: it covers the question's terms together with that sentence (and,
                 # through a quotation that runs over several sentences, with the one before);
                 # a section's first sentence is read under its heading in the same way
-                lex = max(lex, CARRY * q.coverage(stems | prev_stems, _words(text)))
+                lex = max(lex, CARRY * q.coverage(stems | prev_stems, ws))
             after_heading = _is_heading(text)
             prev_stems = stems | (prev_stems if continues else set())
             key = (p.doc_id, p.start + a)
@@ -595,18 +595,20 @@ def _question(engine: Any, text: str) -> _Question:
         if w[:1].isupper() and w.lower().strip("'’") not in _STOP
     ) & set(idf)
     why = bool(re.match(r"\W*(?:\w+\W+){0,4}?why\b", text, re.I)) or "reason" in text.lower()
+    kind = expected_kind(text)
+    # a why/how question that asks for neither a quantity nor a duration: a reason or a manner
+    explains = kind == SENTENCE and bool(re.match(r"\W*(?:\w+\W+){0,4}?(?:why|how)\b", text, re.I))
     return _Question(
-        text, expected_kind(text), idf, frozenset(raw_words), stems, wants_organisation(text), names, why, acronym,
-        bool(re.match(r"\W*(?:\w+\W+){0,4}?(?:why|how)\b(?!\s+(?:many|much|long|old|far|high|big|large|often))", text, re.I)),
-        _definition(text),
+        text, kind, idf, frozenset(raw_words), stems, wants_organisation(text), names, why, acronym, explains,
+        _definition(text) if kind == SENTENCE else None,
     )
 
 
 def _definition(text: str) -> re.Pattern[str] | None:
-    """For "Who is Pedro Castillo?" / "What is the CGTP?": a pattern of sentences that define
-    the subject ("Castillo, a rural schoolteacher", "the CGTP is the largest union")."""
+    """For "Who is Pedro Castillo?" / "What is the CGTP?" (sentence-kind questions): a pattern of
+    sentences that define the subject ("Castillo, a rural schoolteacher", "the CGTP is the largest union")."""
     m = re.match(r"\s*(?:who|what)\s+(?:is|was|are|were)\s+(?:the\s+|a\s+|an\s+)?([^?]{2,60}?)\s*\??\s*$", text, re.I)
-    if not m or expected_kind(text) != SENTENCE:
+    if not m:
         return None
     head = re.escape(m.group(1).split()[-1])
     return re.compile(rf"\b{head}(?:['’]s)?(?:\s*,\s*(?:a|an|the|who|which)\b|\s+(?:is|was|are|were)\s+(?:a|an|the|one)\b)", re.I)

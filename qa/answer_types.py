@@ -64,7 +64,7 @@ _NOT_NAMES = frozenset(
     instead meanwhile moreover furthermore therefore thus hence later today yesterday tomorrow
     finally eventually initially nevertheless nonetheless similarly likewise consequently
     additionally afterwards afterward recently currently previously soon already perhaps indeed
-    unlike despite although following according during throughout within without among
+    unlike despite following according throughout within without among
     january february march april may june july august september october november december
     monday tuesday wednesday thursday friday saturday sunday summary editors photo
     """.split()
@@ -80,7 +80,9 @@ _PERSON_CUE = re.compile(r"\b(?:said|says|told|explained|wrote|argued|stated|dec
 # "When violence is used, …", "If P equals NP, …": a clause before the question proper.
 _LEAD_CLAUSE = re.compile(r"\s*(?:when|if|after|before|while|since|as|once|although|though|during|in|at|on|by|for|from|according to)\b[^,?]*,\s*")
 _WH = re.compile(r"\b(why|how|when|where|who|whom|whose|what|which)\b")
-_HOW_MEASURE = re.compile(r"\s+(?:many|much|long|old|far|often|big|large|high|tall|deep)\b")
+# "how many", "how high", …: a quantity ("how long" is a duration); any other "how" asks for a manner.
+_MEASURE_WORDS = r"many|much|old|far|often|big|large|high|tall|deep|wide|heavy|fast"
+_HOW_MEASURE = re.compile(rf"\s+(?:long|{_MEASURE_WORDS})\b")
 # "What was his approval rating", "by what margin", "what share of …": a quantity is wanted.
 _MEASURE_NOUN = re.compile(
     r"\b(?:what|which)\s+(?:[\w'-]+\s+){0,4}?(?:number|numbers|percentage|percent|share|proportion|fraction|portion|"
@@ -115,7 +117,7 @@ def expected_kind(question: str) -> str:
     wh = first.group(1) if first else None
     if wh in ("why", "how") and not _HOW_MEASURE.match(q, first.end()):  # type: ignore[union-attr]
         return SENTENCE  # "Why … when the pandemic arrived?" asks for a reason, not a date
-    if re.search(r"\bhow (many|much|old|high|tall|far|big|large|deep|wide|heavy|fast|often)\b", q) or _MEASURE_NOUN.search(q):
+    if re.search(rf"\bhow (?:{_MEASURE_WORDS})\b", q) or _MEASURE_NOUN.search(q):
         return NUMBER
     if re.search(r"\bhow long\b|\bfor how long\b|\bwhat (period|duration)\b", q):
         return DURATION

@@ -107,7 +107,7 @@ def open_index(
             # index keeps the encoder it was built with (queries use the index's backend)
             reason = f"it was built with the {manifest.get('backend')} encoder, the default is now {settings.backend}"
     except IndexError_ as exc:
-        if not auto and not (target / "manifest.json").exists() and not target.exists():
+        if not auto and not target.exists():
             # nothing built yet for this corpus: give the exact command, with its real paths
             import shlex
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import dense
+from .answer_types import acronym_in
 from .config import RETRIEVERS
 from .embed import Encoder, load_encoder
 from .errors import UsageError
@@ -161,8 +162,6 @@ class Searcher:
 def lexical_query(question: str) -> str:
     """What BM25 should look for: "What does CGTP stand for?" is about "CGTP" — the frame words
     ("stand", "mean") would otherwise pull in passages about standing and meaning."""
-    from .answer_types import acronym_in
-
     return acronym_in(question) or question
 
 

@@ -11,7 +11,7 @@ import pytest
 from qa.answer_types import DATE, DURATION, NAME, NUMBER, PLACE, SENTENCE, canonical, compatible, expected_kind, find_spans
 from qa.spans import align
 
-from conftest import SEEDS, words_in_lines
+from conftest import SEEDS, words_in_lines, write_corpus
 
 # --------------------------------------------------------------------------- fast: rules
 
@@ -45,6 +45,7 @@ from conftest import SEEDS, words_in_lines
         ("Where and when did the march start?", PLACE),
         ("How high is the volcano?", NUMBER),
         ("How far is Puno from Juliaca?", NUMBER),
+        ("How wide is the river at Iquitos?", NUMBER),
     ],
 )
 def test_expected_kind(question: str, kind: str) -> None:
@@ -326,31 +327,29 @@ def test_headings_are_recognised() -> None:
     assert not _is_heading("Twelve scientists work there.") and not _is_heading("He said:")
 
 
+def ask_one_file(tmp_path: Path, name: str, text: str, question: str):  # type: ignore[no-untyped-def]
+    """Index a one-file corpus with the real model and ask it `question`."""
+    from qa.engine import Engine
+
+    root = write_corpus(tmp_path / "c", {name: text})
+    return Engine.open([root], tmp_path / "idx", build_missing=True).ask(question)
+
+
 @pytest.mark.slow
 def test_a_section_sentence_is_read_under_its_heading(tmp_path: Path) -> None:
     """The question's key word stands only in the heading: the section's first sentence answers."""
-    from qa.engine import Engine
-
     doc = (
         "# The observatory\n\n## Visitors\n\nAbout 300 technicians from other observatories visit each year.\n\n"
         "## Staff\n\nTwelve scientists and 40 technicians work there.\n"
     )
-    root = tmp_path / "c"
-    root.mkdir()
-    (root / "obs.md").write_text(doc, encoding="utf-8")
-    engine = Engine.open([root], tmp_path / "idx", build_missing=True)
-    answer = engine.ask("How many technicians are on the staff?")
+    answer = ask_one_file(tmp_path, "obs.md", doc, "How many technicians are on the staff?")
     assert not answer.abstained and answer.text == "40"
 
 
 @pytest.mark.slow
 def test_list_markers_are_not_part_of_the_answer_sentence(tmp_path: Path) -> None:
-    from qa.engine import Engine
-
-    root = tmp_path / "c"
-    root.mkdir()
-    (root / "tools.md").write_text("# Tools\n\n- The hammer weighs 2 kilos.\n- The old saw is 60 cm long.\n", encoding="utf-8")
-    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("How much does the hammer weigh?")
+    doc = "# Tools\n\n- The hammer weighs 2 kilos.\n- The old saw is 60 cm long.\n"
+    answer = ask_one_file(tmp_path, "tools.md", doc, "How much does the hammer weigh?")
     assert not answer.abstained and answer.sentence is not None
     assert answer.sentence.startswith("The hammer weighs"), answer.sentence
     top = answer.sources[0]
@@ -383,44 +382,29 @@ def test_acronym_questions_and_their_expansions() -> None:
 
 @pytest.mark.slow
 def test_what_an_acronym_stands_for(tmp_path: Path) -> None:
-    from qa.engine import Engine
-
-    root = tmp_path / "c"
-    root.mkdir()
-    (root / "rail.txt").write_text(
+    doc = (
         "The Andean railway\n\nThe Andean Railway Company (ARC) runs the line from Cusco to Puno. "
-        "Its trains stand in the station for an hour. The ARC was founded in 1999.\n",
-        encoding="utf-8",
+        "Its trains stand in the station for an hour. The ARC was founded in 1999.\n"
     )
-    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("What does ARC stand for?")
+    answer = ask_one_file(tmp_path, "rail.txt", doc, "What does ARC stand for?")
     assert not answer.abstained and answer.text == "Andean Railway Company"
 
 
 @pytest.mark.slow
 def test_who_is_prefers_a_sentence_that_defines_the_person(tmp_path: Path) -> None:
-    from qa.engine import Engine
-
-    root = tmp_path / "c"
-    root.mkdir()
-    (root / "herd.txt").write_text(
+    doc = (
         "The herd\n\nYesterday Ana Ruiz went to the market in Puno with her sister. "
-        "Ana Ruiz, a shepherd, has kept alpacas in the hills for twenty years.\n",
-        encoding="utf-8",
+        "Ana Ruiz, a shepherd, has kept alpacas in the hills for twenty years.\n"
     )
-    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("Who is Ana Ruiz?")
+    answer = ask_one_file(tmp_path, "herd.txt", doc, "Who is Ana Ruiz?")
     assert not answer.abstained and answer.text is not None and answer.text.startswith("Ana Ruiz, a shepherd")
 
 
 @pytest.mark.slow
 def test_why_prefers_the_sentence_after_the_one_restating_the_question(tmp_path: Path) -> None:
-    from qa.engine import Engine
-
-    root = tmp_path / "c"
-    root.mkdir()
-    (root / "bridge.txt").write_text(
+    doc = (
         "The bridge\n\nThe old stone bridge over the river closed to all traffic in March last year. "
-        "Floods from the river had cracked the pillars of the bridge.\n",
-        encoding="utf-8",
+        "Floods from the river had cracked the pillars of the bridge.\n"
     )
-    answer = Engine.open([root], tmp_path / "idx", build_missing=True).ask("Why did the bridge over the river close?")
+    answer = ask_one_file(tmp_path, "bridge.txt", doc, "Why did the bridge over the river close?")
     assert not answer.abstained and answer.text is not None and answer.text.startswith("Floods"), answer.text
