@@ -90,9 +90,13 @@ def open_index(
     if paths is None and explicit_dir:
         # an index named by directory alone: check it against the paths it was built from
         manifest = read_manifest(Path(index_dir))  # type: ignore[arg-type]
-        recorded = [Path(p) for p in manifest["corpus"].get("paths", [])]
-        if recorded and all(p.exists() for p in recorded):
-            paths = recorded
+        recorded = recorded_paths(manifest)
+        missing = [p for p in recorded if not p.exists()]
+        if not recorded:
+            raise IndexError_(f"the index at {index_dir} records no corpus paths; {rebuild_hint(Path(index_dir), manifest)}")
+        if missing:
+            return _open_without_corpus(Path(index_dir), missing, notify)  # type: ignore[arg-type]
+        paths = recorded
     corpus_paths = resolve_paths(paths)
     target = Path(index_dir) if explicit_dir else default_index_dir(corpus_paths)
     auto = is_default_corpus(corpus_paths) or build_missing
@@ -123,7 +127,7 @@ def open_index(
             say(f"building the index for {', '.join(map(str, corpus_paths))} in {target} (first run)")
     if reason is not None:
         if not auto:
-            raise IndexError_(f"the index at {target} is out of date: {reason}; {rebuild_hint(target, manifest)}")
+            raise IndexError_(f"the index at {target} is out of date: {reason}; {_fix_hint(target, manifest, corpus_paths, explicit_dir)}")
         say(f"rebuilding the index in {target}: {reason}")
     if manifest is None or reason is not None:
         return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
@@ -134,3 +138,48 @@ def open_index(
             raise
         say(f"rebuilding the index in {target}: {exc}")
         return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
+
+
+def recorded_paths(manifest: dict[str, Any]) -> list[Path]:
+    """The corpus paths an index records having been built from."""
+    recorded = manifest["corpus"].get("paths", [])
+    return [Path(p) for p in recorded if isinstance(p, str)] if isinstance(recorded, list) else []
+
+
+def _open_without_corpus(index_dir: Path, missing: list[Path], notify: Notify | None) -> Index:
+    """An intact index whose corpus moved or vanished: queried as built, with a warning; never rebuilt.
+
+    Rebuilding would need a corpus, and the only one at hand (the bundled seeds/) is not the
+    one this index holds: replacing the user's index with it would lose it silently.
+    """
+    import shlex
+
+    where = shlex.quote(str(missing[0]))
+    fix = f"if it moved, rebuild with: qa index NEW_PLACE --index-dir {shlex.quote(str(index_dir))}"
+    try:
+        index = load_index(index_dir)
+    except IndexError_ as exc:
+        raise IndexError_(f"the corpus of the index at {index_dir} is gone ({where} is missing) and the index is damaged ({exc}); {fix}") from None
+    if notify:
+        notify(f"warning: the corpus of the index at {index_dir} is gone ({where} is missing); answering from the index as built; {fix}")
+    return index
+
+
+def _fix_hint(target: Path, manifest: dict[str, Any] | None, corpus_paths: list[Path], explicit_dir: bool) -> str:
+    """The command that really fixes a stale index: the corpus asked for, not the one recorded.
+
+    Following a hint that rebuilds the recorded corpus would only repeat the error when the
+    user asked for another corpus; so name the paths they gave (and the index as built).
+    """
+    import shlex
+
+    recorded = sorted(str(p) for p in recorded_paths(manifest)) if manifest else []
+    asked = [str(p.resolve()) for p in corpus_paths]
+    if manifest is None or not recorded or recorded == sorted(asked):
+        return rebuild_hint(target, manifest)
+    where = f" --index-dir {shlex.quote(str(target))}" if explicit_dir else ""
+    return (
+        f"it holds {' '.join(map(shlex.quote, recorded))}; index {' '.join(map(shlex.quote, asked))} with: "
+        f"qa index {' '.join(map(shlex.quote, asked))}{where}"
+        + (" (or leave out --corpus to query it as built)" if explicit_dir else "")
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -33,7 +34,11 @@ def max_file_bytes() -> int:
 
 
 def _walk(folder: Path, skipped: list[tuple[Path, str]]) -> Iterator[Path]:
-    """Text files under `folder`, following symlinks but never into a loop; hidden entries skipped."""
+    """Text files under `folder`, following symlinks but never into a loop.
+
+    Hidden entries and files of other types are not read, but each is reported as skipped
+    (with why), so a user whose .rst notes are missing from the answers learns the reason.
+    """
     visited: set[tuple[int, int]] = set()
 
     def onerror(err: OSError) -> None:
@@ -52,10 +57,37 @@ def _walk(folder: Path, skipped: list[tuple[Path, str]]) -> Iterator[Path]:
             dirnames[:] = []
             continue
         visited.add(key)
+        skipped.extend((Path(dirpath) / d, "hidden folder") for d in sorted(dirnames) if d.startswith("."))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith(".") and name.lower().endswith(TEXT_SUFFIXES):
+            why = _not_read_because(name)
+            if why is None:
                 yield Path(dirpath) / name
+            else:
+                skipped.append((Path(dirpath) / name, why))
+
+
+def _not_read_because(name: str) -> str | None:
+    """Why a file of this name is not read (hidden, another type), or None to read it."""
+    if name.startswith("."):
+        return "hidden file"
+    if not name.lower().endswith(TEXT_SUFFIXES):
+        suffix = Path(name).suffix.lower()
+        return f"not a supported type ({display_name(suffix)})" if suffix else "not a supported type (no extension)"
+    return None
+
+
+def display_name(name: str) -> str:
+    """`name` as text safe to print, JSON-encode and tokenize: undecodable bytes become \\xNN.
+
+    File names are bytes on Linux; Python keeps the undecodable ones as lone surrogates
+    (surrogateescape), which crash UTF-8 encoders and tokenizers downstream.
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def discover(paths: Sequence[Path]) -> tuple[Path, list[Path], list[tuple[Path, str]]]:
@@ -85,6 +117,11 @@ def _relative(path: Path, root: Path) -> str:
         return path.absolute().relative_to(root).as_posix()
     except ValueError:
         return path.absolute().as_posix()
+
+
+def _shown(path: Path, root: Path) -> str:
+    """The relative name as stored in the index and shown to the user (see display_name)."""
+    return display_name(_relative(path, root))
 
 
 def decode(data: bytes) -> tuple[str | None, str | None]:
@@ -130,33 +167,100 @@ def _mostly_printable(text: str) -> bool:
     return bad <= 0.05 * len(sample)
 
 
-def read_file(path: Path) -> tuple[str | None, str | None]:
-    """(text, note) for one file; never raises for what a folder may contain."""
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_bytes(path: Path) -> tuple[bytes | None, str | None]:
+    """(data, None) for a regular file, or (None, why it is skipped); never blocks, never raises.
+
+    Only regular files are opened: a FIFO would block forever, a device such as /dev/zero
+    never ends. The size cap is applied to the bytes read (at most cap + 1), not to what
+    stat says, which a /proc file or a growing file gets wrong.
+    """
+    cap = max_file_bytes()
     try:
-        size = path.stat().st_size
-        if size > max_file_bytes():
-            mb = 1024 * 1024  # the same unit as QA_MAX_FILE_MB
-            return None, f"too large ({size / mb:.0f} MB; the limit is {max_file_bytes() / mb:.0f} MB, set QA_MAX_FILE_MB to change it)"
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"not a regular file ({_kind(st.st_mode)})"
+        if st.st_size > cap:
+            return None, _too_large(st.st_size, cap)
         with path.open("rb") as fh:
-            data = fh.read()
+            mode = os.fstat(fh.fileno()).st_mode
+            if not stat.S_ISREG(mode):  # replaced between the stat and the open
+                return None, f"not a regular file ({_kind(mode)})"
+            data = fh.read(cap + 1)
     except PermissionError:
         return None, "permission denied"
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
+    if len(data) > cap:
+        return None, _too_large(None, cap)
+    return data, None
+
+
+def _too_large(size: int | None, cap: int) -> str:
+    mb = 1024 * 1024  # the same unit as QA_MAX_FILE_MB
+    what = f"{size / mb:.0f} MB" if size is not None else f"more than {cap / mb:.0f} MB"
+    return f"too large ({what}; the limit is {cap / mb:.0f} MB, set QA_MAX_FILE_MB to change it)"
+
+
+def read_file(path: Path) -> tuple[str | None, str | None]:
+    """(text, note) for one file; never raises for what a folder may contain."""
+    data, why = read_bytes(path)
+    if data is None:
+        return None, why
+    return _decode_read(data)
+
+
+def _decode_read(data: bytes) -> tuple[str | None, str | None]:
     if not data.strip():
         return None, "empty file"
     return decode(data)
 
 
+class Fingerprint:
+    """The corpus hash, fed with exactly the bytes read (or why a file was not read).
+
+    Built in the same pass as reading, so what the index records is what it holds: a file
+    changed or deleted while a build runs makes the next load see the index as stale.
+    """
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256(f"ingest-v{INGEST_VERSION}\n".encode())
+
+    def add(self, rel: str, data: bytes | None, why: str | None) -> None:
+        self._h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+        if data is not None:
+            self._h.update(hashlib.sha256(data).digest())
+        else:
+            self._h.update(f"unreadable:{why}".encode("utf-8", "surrogateescape"))
+        self._h.update(b"\n")
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 def load_corpus(paths: Sequence[str | Path]) -> Corpus:
     """Read every file under `paths` into clean documents, with what was skipped and why."""
     root, files, walk_skipped = discover([Path(p) for p in paths])
-    skipped = [Skipped(_relative(p, root), reason) for p, reason in walk_skipped]
+    skipped = [Skipped(_shown(p, root), reason) for p, reason in walk_skipped]
     warnings: list[str] = []
     texts: dict[str, str] = {}
+    read: list[str] = []
+    fingerprint = Fingerprint()
     for f in files:
-        rel = _relative(f, root)
-        text, note = read_file(f)
+        rel = _shown(f, root)
+        data, why = read_bytes(f)
+        fingerprint.add(_relative(f, root), data, why)
+        if data is None:
+            skipped.append(Skipped(rel, why or "unreadable"))
+            continue
+        read.append(rel)  # a regular file whose bytes were read: counted among "files"
+        text, note = _decode_read(data)
         if text is None:
             skipped.append(Skipped(rel, note or "unreadable"))
             continue
@@ -172,27 +276,24 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
         documents.extend(docs)
     return Corpus(
         documents=tuple(documents),
-        files=tuple(_relative(f, root) for f in files),
+        files=tuple(read),
         skipped=tuple(skipped),
         warnings=tuple(warnings),
-        root=str(root),
+        root=display_name(str(root)),
+        fingerprint=fingerprint.hexdigest(),
     )
 
 
 def corpus_fingerprint(paths: Sequence[str | Path]) -> str:
     """A hash of every file's name and bytes (and the cleaning rules' version).
 
-    Cheap enough to compute on every load, so a changed, added or removed file is noticed.
+    Cheap enough to compute on every load, so a changed, added or removed file is noticed;
+    it reads files exactly as load_corpus does (regular files only, up to the size cap), so
+    both agree on an unchanged corpus.
     """
     root, files, _ = discover([Path(p) for p in paths])
-    h = hashlib.sha256(f"ingest-v{INGEST_VERSION}\n".encode())
+    fingerprint = Fingerprint()
     for f in files:
-        h.update(_relative(f, root).encode("utf-8", "surrogateescape") + b"\0")
-        try:
-            with f.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(hashlib.sha256(block).digest())
-        except OSError as exc:
-            h.update(f"unreadable:{exc.errno}".encode())
-        h.update(b"\n")
-    return h.hexdigest()
+        data, why = read_bytes(f)
+        fingerprint.add(_relative(f, root), data, why)
+    return fingerprint.hexdigest()

@@ -67,6 +67,7 @@ class Corpus:
     skipped: tuple[Skipped, ...] = ()
     warnings: tuple[str, ...] = ()
     root: str = ""  # absolute path the relative paths are relative to
+    fingerprint: str = ""  # hash of the bytes read to make this corpus (qa.ingest.Fingerprint)
 
 
 @dataclass(frozen=True)

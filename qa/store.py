@@ -68,6 +68,7 @@ class Index:
 @contextlib.contextmanager
 def build_lock(index_dir: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
     """Exclusive lock on `index_dir`'s builds; a second builder waits and is told why."""
+    index_dir = Path(os.path.abspath(index_dir))  # "." has no name: the lock would be "..lock"
     lock_path = index_dir.parent / f".{index_dir.name}.lock"
     try:
         index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -93,25 +94,87 @@ def unwritable(index_dir: Path, exc: OSError) -> IndexError_:
     return IndexError_(f"cannot write the index in {index_dir} ({why}); choose a writable folder with --index-dir")
 
 
+# every name a build writes into an index directory: a folder holding only these is ours
+INDEX_ENTRIES = frozenset({"manifest.json", "passages.jsonl", "vectors.faiss", "bm25"})
+TMP_TAG = "tmp-qa"  # .<name>.tmp-qa<pid>: a build in progress (or killed)
+OLD_TAG = "old-qa"  # .<name>.old-qa<pid>: the previous index, set aside during the swap
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Names in `folder` that a qa build never writes ([] for an empty folder or an index of ours).
+
+    Replacing a folder removes what it holds, so only a folder holding nothing but index files
+    may be replaced; anything else is the user's (a thesis, a corpus) and must be left alone.
+    """
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [n for n in names if n not in INDEX_ENTRIES or (n == BM25_DIR and not (folder / n).is_dir())]
+
+
+def check_replaceable(index_dir: Path) -> None:
+    """Refuse a target that is not absent, empty or an index of ours: building there would destroy it."""
+    if index_dir.is_symlink() and not index_dir.exists():
+        raise IndexError_(f"{index_dir} is a broken symlink; choose another --index-dir")
+    if not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise IndexError_(f"{index_dir} is a file, not a folder; choose another --index-dir")
+    foreign = foreign_entries(index_dir)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise IndexError_(f"{index_dir} holds files that are not a qa index ({shown}); choose another --index-dir")
+
+
+def check_outside_corpus(index_dir: Path, paths: Sequence[Path]) -> None:
+    """Refuse an index inside (or equal to) the corpus: the build would read or replace the documents."""
+    target = Path(os.path.realpath(index_dir))
+    for p in paths:
+        root = Path(os.path.realpath(p))
+        if target == root or (root.is_dir() and target.is_relative_to(root)):
+            raise IndexError_(f"--index-dir {index_dir} is inside the corpus {p}; choose a folder outside it")
+
+
+def _ours(path: Path) -> bool:
+    """A leftover of our own builds: a real folder holding only index files."""
+    return path.is_dir() and not path.is_symlink() and not foreign_entries(path)
+
+
 def _sweep_leftovers(index_dir: Path) -> None:
-    """Remove temp dirs of builds that died, and put back an index a crash left aside."""
+    """Remove temp dirs of builds that died, and put back an index a crash left aside.
+
+    Only folders named by our tags and holding nothing but index files are touched, so a
+    user's folder that happens to look similar is never removed.
+    """
     parent = index_dir.parent
-    for tmp in parent.glob(f".{index_dir.name}.tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    olds = sorted(parent.glob(f".{index_dir.name}.old-*"))
-    if olds and not index_dir.exists():
+    for tmp in parent.glob(f".{glob_escape(index_dir.name)}.tmp-*"):
+        if _ours(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    olds = sorted(o for o in parent.glob(f".{glob_escape(index_dir.name)}.old-*") if _ours(o))
+    if olds and not index_dir.exists() and not index_dir.is_symlink():
         olds[-1].rename(index_dir)
         olds = olds[:-1]
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def glob_escape(name: str) -> str:
+    """`name` with glob metacharacters escaped (a folder called "[x]" must match only itself)."""
+    import glob
+
+    return glob.escape(name)
+
+
 def _swap_in(tmp: Path, index_dir: Path) -> None:
-    old = index_dir.parent / f".{index_dir.name}.old-{os.getpid()}"
+    """Put the new index in place; the old one (checked to be ours) is set aside, then removed."""
+    check_replaceable(index_dir)
+    old = index_dir.parent / f".{index_dir.name}.{OLD_TAG}{os.getpid()}"
     if index_dir.exists():
         index_dir.rename(old)
     tmp.rename(index_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    if _ours(old):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -141,12 +204,16 @@ def build_index(
     from .lexical import Bm25Index
 
     started = time.perf_counter()
+    index_dir = Path(os.path.abspath(index_dir))  # "." or "" must name a real folder
+    check_outside_corpus(index_dir, paths)
     with build_lock(index_dir, notify):
         _sweep_leftovers(index_dir)
+        check_replaceable(index_dir)
         if progress:
             progress("read", 0, 1)
         corpus = corpus or load_corpus(list(paths))
-        fingerprint = corpus_fingerprint(list(paths))
+        # taken from the bytes actually read: a file changed or deleted during the build leaves the index stale
+        fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths))
         for warning in corpus.warnings:
             if notify:
                 notify(f"warning: {warning}")
@@ -165,7 +232,7 @@ def build_index(
         )
         encode_seconds = time.perf_counter() - enc_started
 
-        tmp = index_dir.parent / f".{index_dir.name}.tmp-{os.getpid()}"
+        tmp = index_dir.parent / f".{index_dir.name}.{TMP_TAG}{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir(parents=True)
@@ -208,7 +275,7 @@ def build_index(
             }
             # the manifest goes last: a directory without one is never taken for an index
             with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
-                json.dump(manifest, fh, indent=2, ensure_ascii=False)
+                fh.write(_manifest_text(manifest))
                 fh.flush()
                 os.fsync(fh.fileno())
             _fsync_dir(tmp)
@@ -223,6 +290,20 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return Index(index_dir, manifest, passages, faiss_index, bm25)
+
+
+def _manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest as JSON; a corpus path holding undecodable bytes is kept as \\udcXX escapes.
+
+    Such a path is a str with lone surrogates, which cannot be written as UTF-8 but
+    round-trips through ASCII JSON, so the recorded path still names the real folder.
+    """
+    text = json.dumps(manifest, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(manifest, indent=2, ensure_ascii=True)
+    return text
 
 
 # ---------------------------------------------------------------- load and check

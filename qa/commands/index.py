@@ -89,10 +89,33 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backen
         ),
         soft_wrap=True,  # summary lines stay one line each, whatever the terminal width
     )
-    for skipped in summary["skipped_files"]:
-        out.print(Text(f"  skipped {printable(skipped['path'])}: {skipped['reason']}", style="yellow"), soft_wrap=True)
+    for line in skip_lines(summary["skipped_files"]):
+        out.print(Text(line, style="yellow"), soft_wrap=True)
     if summary["skipped_files"]:
         out.print(Text(f"{_n(len(summary['skipped_files']), 'file')} skipped.", style="yellow"), soft_wrap=True)
+
+
+GROUP_OVER = 5  # more files than this skipped for one reason are summed up in one line
+
+
+def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
+    """One line per skipped file, but one line per reason when many share it.
+
+    A folder of 3,000 PDFs must not bury the few unreadable notes the user needs to see.
+    """
+    from ..safe_text import printable
+
+    by_reason: dict[str, list[str]] = {}
+    for s in skipped:
+        by_reason.setdefault(s["reason"], []).append(s["path"])
+    lines: list[str] = []
+    for reason, paths in by_reason.items():
+        if len(paths) > GROUP_OVER:
+            shown = ", ".join(printable(p) for p in paths[:3])
+            lines.append(f"  skipped {_n(len(paths), 'file')}: {reason} (e.g. {shown})")
+        else:
+            lines.extend(f"  skipped {printable(p)}: {reason}" for p in paths)
+    return lines
 
 
 def _n(count: int, noun: str) -> str:
