@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class PipeClosed(Exception):
+    """stdout's reader went away (`qa ask … | head`): not an error, the command ends quietly."""
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on demand (click's documented pattern)."""
 
@@ -37,6 +41,13 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(COMMANDS[cmd_name][0])
         return module.command  # type: ignore[no-any-return]
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the subcommand; a broken pipe leaves as PipeClosed, which click does not turn into exit 1."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise PipeClosed from exc
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -91,7 +102,8 @@ def run(argv: list[str] | None = None) -> int:
     except QAError as exc:
         _error(f"{prog}: error: {exc}")
         return exc.exit_code
-    except BrokenPipeError:
+    except (PipeClosed, BrokenPipeError):  # `qa ask … | head`: the reader has gone, which is not an error
+        _silence_stdout()
         return 0
     except OSError as exc:  # a file or folder the OS refused: the user's to fix, in one line
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
@@ -110,8 +122,26 @@ def _error(message: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again.
+
+    After a broken pipe, Python flushes stdout at exit, fails, prints "Exception ignored"
+    and exits 120; the Python docs (signal, "Note on SIGPIPE") recommend exactly this.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by a test harness: nothing to redirect
+        pass
+
+
 def entry() -> None:
-    sys.exit(run())
+    code = run()
+    try:
+        sys.stdout.flush()  # what is still buffered goes out now, while a broken pipe can be caught
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

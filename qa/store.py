@@ -32,6 +32,7 @@ from .chunk import chunk_documents
 from .config import IndexSettings
 from .errors import IndexError_, QAError
 from .records import Corpus, Passage
+from .safe_text import plural
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -411,8 +412,8 @@ def load_index(index_dir: Path) -> Index:
     n = len(passages)
     if vectors.ntotal != n or manifest["counts"].get("passages") != n or bm25.size != n:
         raise IndexError_(
-            f"index {index_dir} is inconsistent: {n} passages, {vectors.ntotal} vectors, "
-            f"{bm25.size} BM25 rows; {hint}"
+            f"index {index_dir} is inconsistent: {plural(n, 'passage')}, {plural(vectors.ntotal, 'vector')}, "
+            f"{plural(bm25.size, 'BM25 row')}; {hint}"
         )
     if vectors.d != manifest["dimension"]:
         raise IndexError_(f"index {index_dir} has vectors of size {vectors.d}, manifest says {manifest['dimension']}; {hint}")

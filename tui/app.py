@@ -24,7 +24,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, ListView, Static
 
-from qa.safe_text import printable
+from qa.safe_text import plural, printable
 
 from .render import citation, panel_sources
 from .widgets.context import ContextScreen
@@ -181,8 +181,10 @@ class QaApp(App[None]):
         self.engine = engine
         counts = engine.index.manifest.get("counts", {})
         status = Text("Ready", style="bold green")
-        status.append(f" · {printable(self.corpus_label or _corpus_label(engine))} · {counts.get('documents', '?')} articles, ")
-        status.append(f"{counts.get('passages', len(engine.index.passages))} passages · {self.retriever}")
+        articles = counts.get("documents")
+        shown = plural(articles, "article") if isinstance(articles, int) else "? articles"
+        status.append(f" · {printable(self.corpus_label or _corpus_label(engine))} · {shown}, ")
+        status.append(f"{plural(counts.get('passages', len(engine.index.passages)), 'passage')} · {self.retriever}")
         self._set_status(status)
         self._pump()
 
@@ -296,14 +298,14 @@ class QaApp(App[None]):
         if not answers:
             self.notify("Nothing to export yet.")
             return
-        path = Path.cwd() / f"qa-chat-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+        base = Path.cwd() / f"qa-chat-{time.strftime('%Y%m%d-%H%M%S')}"
+        text = export_markdown(answers) if fmt == "md" else export_jsonl(answers)
         try:
-            text = export_markdown(answers) if fmt == "md" else export_jsonl(answers)
-            path.write_text(text, encoding="utf-8")
+            path = write_new_file(base, f".{fmt}", text)
         except OSError as exc:
-            self.notify(f"Could not write {path}: {exc}", severity="error", markup=False)
+            self.notify(f"Could not write {base}.{fmt}: {exc}", severity="error", markup=False)
             return
-        self.notify(f"Exported {len(answers)} answers to {path}", markup=False)
+        self.notify(f"Exported {plural(len(answers), 'answer')} to {path}", markup=False)
 
     async def action_clear(self) -> None:
         self.turns.clear()
@@ -322,6 +324,24 @@ def _corpus_label(engine: Engine) -> str:
 
 
 # ---------------------------------------------------------------------- export
+
+
+def write_new_file(base: Path, suffix: str, text: str, tries: int = 1000) -> Path:
+    """Write `text` to base+suffix, or base-1+suffix, base-2+suffix … : never over an existing file.
+
+    Two exports in the same second get the same time-stamped name; opening with mode "x"
+    (create, fail if it exists) makes the second one take the next free name instead of
+    replacing the first, even if another program creates the file meanwhile.
+    """
+    for n in range(tries):
+        path = base.with_name(f"{base.name}{'' if n == 0 else f'-{n}'}{suffix}")
+        try:
+            with path.open("x", encoding="utf-8") as fh:
+                fh.write(text)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{base}{suffix} and {tries - 1} numbered names exist")
 
 
 def export_jsonl(answers: Sequence[Answer]) -> str:

@@ -7,6 +7,7 @@ A bad row (an empty question, a broken JSON line) gets an `error` field; the bat
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -14,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +23,9 @@ import click
 
 from ..errors import UsageError
 from .ask import answer_options
-from .common import corpus_options, open_engine, retrieval_options, stderr_console
+from .common import corpus_options, notify, open_engine, plural, retrieval_options, stderr_console
+
+_n = plural
 
 INPUTS = (".txt", ".jsonl", ".csv")
 OUTPUTS = (".jsonl", ".csv")
@@ -35,6 +38,7 @@ class Row:
     id: str
     question: str
     error: str | None = None  # the row could not be read: written with this error, not asked
+    line: int = 0  # where the row stands in the input (line, or CSV row), for messages
 
 
 # --------------------------------------------------------------------------- input
@@ -53,10 +57,37 @@ def read_questions(path: Path) -> list[Row]:
         raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     if suffix == ".txt":
         # one question a line; blank lines separate, they are not questions
-        return [Row(str(n), line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        return [Row(str(n), line.strip(), line=n) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if suffix == ".jsonl":
         return list(_jsonl_rows(text))
     return _csv_rows(path, text)
+
+
+def unique_ids(rows: list[Row]) -> tuple[list[Row], list[str]]:
+    """(rows with unique ids, one note per renamed row).
+
+    --resume skips by id, so two rows sharing one (an explicit "id": "2" and an id-less row
+    on line 2) would make the second look done and drop it. The first keeps its id; each
+    later one becomes "<id>~<n>", the same on every run of the same file.
+    """
+    taken = {r.id for r in rows}
+    seen: set[str] = set()
+    out: list[Row] = []
+    notes: list[str] = []
+    for r in rows:
+        if r.id not in seen:
+            seen.add(r.id)
+            out.append(r)
+            continue
+        n = 2
+        while f"{r.id}~{n}" in taken:
+            n += 1
+        new = f"{r.id}~{n}"
+        taken.add(new)
+        seen.add(new)
+        notes.append(f"line {r.line}: id {r.id!r} → {new!r}")
+        out.append(replace(r, id=new))
+    return out, notes
 
 
 def _jsonl_rows(text: str) -> Iterator[Row]:
@@ -66,17 +97,17 @@ def _jsonl_rows(text: str) -> Iterator[Row]:
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            yield Row(str(n), "", f"line {n}: not valid JSON ({exc.msg})")
+            yield Row(str(n), "", f"line {n}: not valid JSON ({exc.msg})", n)
             continue
         if not isinstance(obj, dict):
-            yield Row(str(n), "", f"line {n}: expected an object with a 'question'")
+            yield Row(str(n), "", f"line {n}: expected an object with a 'question'", n)
             continue
         rid = obj.get("id", n)
         question = obj.get("question")
         if not isinstance(question, str):
-            yield Row(str(rid), "", f"line {n}: 'question' must be a string")
+            yield Row(str(rid), "", f"line {n}: 'question' must be a string", n)
             continue
-        yield Row(str(rid), question)
+        yield Row(str(rid), question, line=n)
 
 
 def _csv_rows(path: Path, text: str) -> list[Row]:
@@ -89,7 +120,7 @@ def _csv_rows(path: Path, text: str) -> list[Row]:
     rows = []
     for n, rec in enumerate(reader, start=1):
         rid = (rec.get("id") or "").strip() or str(n)
-        rows.append(Row(rid, rec.get("question") or ""))
+        rows.append(Row(rid, rec.get("question") or "", line=n))
     return rows
 
 
@@ -97,21 +128,51 @@ def _csv_rows(path: Path, text: str) -> list[Row]:
 
 
 def done_ids(path: Path) -> set[str]:
-    """Ids already answered in an output file (for --resume); a torn last line is dropped."""
+    """Ids already answered in an output file (for --resume); a torn last line is dropped.
+
+    Read as utf-8-sig: a spreadsheet that re-saves the CSV adds a byte-order mark, which
+    would otherwise turn the "id" header into "\ufeffid" and make every row look undone.
+    """
     if not path.exists():
         return set()
+    _drop_torn_tail(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path} to resume: {getattr(exc, 'strerror', None) or exc}") from None
     if path.suffix.lower() == ".jsonl":
-        _drop_torn_tail(path)
         ids = set()
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in text.splitlines():
             try:
                 ids.add(str(json.loads(line)["id"]))
             except (ValueError, KeyError, TypeError):
                 continue
         return ids
-    _drop_torn_tail(path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        return {str(r.get("id")) for r in csv.DictReader(fh) if r.get("id") is not None}
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if not fields:
+        return set()
+    if "id" not in fields:
+        raise UsageError(f"{path} has no 'id' column, so --resume cannot tell which questions are done; choose another --out")
+    reader.fieldnames = fields
+    return {str(r["id"]) for r in reader if r.get("id") is not None}
+
+
+def check_out_path(questions: Path, out: Path) -> None:
+    """Refuse an --out that would destroy the questions or cannot be a file, with what is wrong."""
+    if out.suffix.lower() not in OUTPUTS:
+        raise UsageError(f"{out}: answers must go to a .jsonl or .csv file")
+    same = os.path.realpath(out) == os.path.realpath(questions)
+    if not same and out.exists() and questions.exists():
+        with contextlib.suppress(OSError):
+            same = os.path.samefile(out, questions)  # a hard link, or a symlink to it
+    if same:
+        raise UsageError(f"--out {out} is the questions file {questions}: the answers would overwrite the questions; choose another file")
+    for parent in out.absolute().parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise UsageError(f"cannot write {out}: {parent} is a file, not a folder")
+            break
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -203,9 +264,11 @@ def command(
     """Answer every question in QUESTIONS (.txt: one a line; .jsonl: objects with 'question'
     and optional 'id'; .csv: a 'question' column, optional 'id') into --out (.jsonl or .csv),
     one row per question in input order."""
-    if out.suffix.lower() not in OUTPUTS:
-        raise UsageError(f"{out}: answers must go to a .jsonl or .csv file")
-    rows = read_questions(questions)
+    check_out_path(questions, out)
+    rows, renamed = unique_ids(read_questions(questions))
+    if renamed:
+        more = f" and {len(renamed) - 1} more" if len(renamed) > 1 else ""
+        notify(f"warning: {questions}: {_n(len(renamed), 'duplicate id')} renamed so each row is answered once ({renamed[0]}{more})")
     skip = done_ids(out) if resume else set()
     todo = [r for r in rows if r.id not in skip]
     engine = open_engine(corpus, index_dir)
@@ -235,8 +298,8 @@ def command(
 
     stderr_console().print(
         Text(
-            f"{asked} rows written to {out} ({counts['abstained']} not found in the sources, "
-            f"{counts['errors']} errors, {len(rows) - len(todo)} skipped as already done) "
+            f"{_n(asked, 'row')} written to {out} ({counts['abstained']} not found in the sources, "
+            f"{_n(counts['errors'], 'error')}, {len(rows) - len(todo)} skipped as already done) "
             f"in {seconds:.1f} s — {rate:.1f} questions/s",
         ),
         soft_wrap=True,  # one line however narrow the terminal (logs grep it)

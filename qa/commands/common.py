@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ..config import RETRIEVERS
+from ..safe_text import plural  # noqa: F401 - re-exported for the subcommands
 
 F = Callable[..., Any]
 
@@ -67,16 +68,27 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(f)
 
 
-def stderr_console():  # type: ignore[no-untyped-def]
+def _console_class():  # type: ignore[no-untyped-def]
+    """rich's Console, except that a broken pipe is left to qa.cli.run (exit 0, quietly).
+
+    rich's own handler exits with status 1, so `qa ask … | head` looked like a failure.
+    """
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    class QuietPipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return QuietPipeConsole
+
+
+def stderr_console():  # type: ignore[no-untyped-def]
+    return _console_class()(stderr=True, highlight=False)
 
 
 def stdout_console():  # type: ignore[no-untyped-def]
-    from rich.console import Console
-
-    return Console(highlight=False)
+    return _console_class()(highlight=False)
 
 
 def notify(message: str) -> None:

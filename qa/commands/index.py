@@ -119,4 +119,6 @@ def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
 
 
 def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    from ..safe_text import plural
+
+    return plural(count, noun)

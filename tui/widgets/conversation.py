@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 
 from qa.records import Answer
@@ -90,11 +91,23 @@ class Conversation(VerticalScroll):
         self.call_after_refresh(self.scroll_end, animate=False)
         return bubble
 
+    ANSWER_ROOM = 4  # lines of the answer that must show below its question
+
     def show_turn(self, bubble: AnswerBubble) -> None:
-        """Scroll so the turn's question is at the top (the answer's start stays in view)."""
+        """Scroll so the turn's question is at the top, unless the answer's start would not show."""
         index = self.children.index(bubble)
         question = self.children[index - 1] if index > 0 else bubble
-        self.call_after_refresh(self.scroll_to_widget, question, animate=False, top=True)
+        self.call_after_refresh(self._show_turn, question, bubble)
+
+    def _show_turn(self, question: Widget, bubble: AnswerBubble) -> None:
+        """A long pasted question would push its own answer off the screen: then the answer leads.
+
+        The question at the top gives the answer its context; but the answer is what was
+        asked for, so its first lines must be in view whatever the question's length.
+        """
+        room = self.scrollable_content_region.height
+        fits = question is bubble or question.outer_size.height + self.ANSWER_ROOM <= room
+        self.scroll_to_widget(question if fits else bubble, animate=False, top=True)
 
     def select(self, bubble: AnswerBubble) -> None:
         for other in self.query(AnswerBubble):
