@@ -7,6 +7,7 @@ automatically with a message; any other corpus is rebuilt only when the caller a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,7 @@ def open_index(
     if reason is not None:
         if not auto:
             raise IndexError_(f"the index at {target} is out of date: {reason}; {_fix_hint(target, manifest, corpus_paths, explicit_dir)}")
+        check_buildable(target, corpus_paths)  # refuse before announcing a rebuild that must not happen
         say(f"rebuilding the index in {target}: {reason}")
     if manifest is None or reason is not None:
         return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
@@ -136,8 +138,17 @@ def open_index(
     except IndexError_ as exc:
         if not auto:
             raise
+        check_buildable(target, corpus_paths)
         say(f"rebuilding the index in {target}: {exc}")
         return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
+
+
+def check_buildable(target: Path, corpus_paths: Sequence[Path]) -> None:
+    """The checks build_index makes, made early: a refused rebuild is one line, not a promise and an error."""
+    from .store import check_outside_corpus, check_replaceable
+
+    check_outside_corpus(target, corpus_paths)
+    check_replaceable(Path(os.path.abspath(target)))
 
 
 def recorded_paths(manifest: dict[str, Any]) -> list[Path]:
