@@ -82,6 +82,7 @@ def run(argv: list[str] | None = None) -> int:
     from .errors import QAError
 
     prog = "qa"
+    _tolerate_undecodable_names()
     try:
         rv = main.main(args=argv, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -120,6 +121,20 @@ def run(argv: list[str] | None = None) -> int:
 def _error(message: str) -> None:
     text = " ".join(message.split())  # exactly one line, whatever the message held
     print(text, file=sys.stderr)
+
+
+def _tolerate_undecodable_names() -> None:
+    """Print a path holding undecodable bytes as \\udcXX instead of crashing on it.
+
+    Linux file names are bytes; Python keeps the undecodable ones as lone surrogates, which
+    a strict UTF-8 stdout refuses. (stderr already uses backslashreplace.)
+    """
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            pass
 
 
 def _silence_stdout() -> None:

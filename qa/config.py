@@ -72,6 +72,6 @@ def default_index_dir(paths: list[Path]) -> Path:
     if not paths or is_default_corpus(paths):
         return INDEX_ROOT / "seeds"
     resolved = sorted(str(p.resolve()) for p in paths)
-    digest = hashlib.sha256("\n".join(resolved).encode()).hexdigest()[:10]
+    digest = hashlib.sha256("\n".join(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:10]  # names are bytes
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(resolved[0]).name)
     return INDEX_ROOT / f"{name or 'corpus'}-{digest}"

@@ -79,16 +79,32 @@ def set_ef_search(index, ef: int) -> None:  # type: ignore[no-untyped-def]
         index.hnsw.efSearch = int(ef)
 
 
+def _c_path(path: Path) -> bool:
+    """Can FAISS's C++ reader take this path? Not when the folder name holds undecodable bytes."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def save(index, path: Path) -> None:  # type: ignore[no-untyped-def]
     import faiss
 
-    faiss.write_index(index, str(path))
+    if _c_path(path):
+        faiss.write_index(index, str(path))
+        return
+    with open(path, "wb") as fh:  # Python opens any path; FAISS gets the bytes
+        fh.write(faiss.serialize_index(index).tobytes())
 
 
 def load(path: Path):  # type: ignore[no-untyped-def]
     import faiss
 
-    index = faiss.read_index(str(path))  # already the concrete type (IndexFlatIP / IndexHNSWFlat)
+    if _c_path(path):
+        index = faiss.read_index(str(path))  # already the concrete type (IndexFlatIP / IndexHNSWFlat)
+    else:
+        index = faiss.deserialize_index(np.fromfile(path, dtype=np.uint8))
     set_ef_search(index, HNSW_EF_SEARCH)
     return index
 

@@ -7,7 +7,6 @@ automatically with a message; any other corpus is rebuilt only when the caller a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,10 +144,10 @@ def open_index(
 
 def check_buildable(target: Path, corpus_paths: Sequence[Path]) -> None:
     """The checks build_index makes, made early: a refused rebuild is one line, not a promise and an error."""
-    from .store import check_outside_corpus, check_replaceable
+    from .store import check_outside_corpus, check_replaceable, real_target
 
     check_outside_corpus(target, corpus_paths)
-    check_replaceable(Path(os.path.abspath(target)))
+    check_replaceable(real_target(target))
 
 
 def recorded_paths(manifest: dict[str, Any]) -> list[Path]:

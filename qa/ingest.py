@@ -67,6 +67,17 @@ def _walk(folder: Path, skipped: list[tuple[Path, str]]) -> Iterator[Path]:
                 skipped.append((Path(dirpath) / name, why))
 
 
+def real_name(shown: str) -> str:
+    """The file name display_name(name) came from: \\xNN escapes turned back into the bytes.
+
+    Used to reopen a file (for line numbers) whose stored name is the display form.
+    """
+    import re
+
+    data = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), shown.encode("utf-8", "surrogateescape"))
+    return os.fsdecode(data)
+
+
 def _not_read_because(name: str) -> str | None:
     """Why a file of this name is not read (hidden, another type), or None to read it."""
     if name.startswith("."):
@@ -279,7 +290,7 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
         files=tuple(read),
         skipped=tuple(skipped),
         warnings=tuple(warnings),
-        root=display_name(str(root)),
+        root=str(root),  # the real path (lone surrogates and all): spans.py reopens files under it
         fingerprint=fingerprint.hexdigest(),
     )
 

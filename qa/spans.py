@@ -38,6 +38,10 @@ class LineLocator:
             from .ingest import read_file
 
             path = Path(rel) if Path(rel).is_absolute() else self.root / rel
+            if not path.exists() and "\\x" in rel:  # stored as its display form (a name that is not UTF-8)
+                from .ingest import real_name
+
+                path = Path(real_name(str(path)))
             text, _ = read_file(path)
             if text is not None:
                 lines = [normalize_line(line) for line in split_lines(text)]

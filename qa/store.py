@@ -134,7 +134,19 @@ def check_outside_corpus(index_dir: Path, paths: Sequence[Path]) -> None:
     for p in paths:
         root = Path(os.path.realpath(p))
         if target == root or (root.is_dir() and target.is_relative_to(root)):
-            raise IndexError_(f"--index-dir {index_dir} is inside the corpus {p}; choose a folder outside it")
+            raise IndexError_(f"the index folder {index_dir} is inside the corpus {p}; choose an --index-dir outside it")
+
+
+def real_target(index_dir: Path) -> Path:
+    """The folder a build really replaces: "." named absolutely, a symlinked index followed.
+
+    Renaming "." fails ("Device or resource busy") and names its lock "..lock"; swapping a
+    symlink would replace the link and strand the index it points to.
+    """
+    index_dir = Path(os.path.abspath(index_dir))
+    if index_dir.is_symlink() and index_dir.is_dir():
+        index_dir = Path(os.path.realpath(index_dir))
+    return index_dir
 
 
 def _ours(path: Path) -> bool:
@@ -205,7 +217,7 @@ def build_index(
     from .lexical import Bm25Index
 
     started = time.perf_counter()
-    index_dir = Path(os.path.abspath(index_dir))  # "." or "" must name a real folder
+    index_dir = real_target(index_dir)
     check_outside_corpus(index_dir, paths)
     with build_lock(index_dir, notify):
         _sweep_leftovers(index_dir)

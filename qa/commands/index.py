@@ -42,7 +42,7 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backen
     from ..errors import IndexError_
     from ..store import build_index, read_manifest, staleness
 
-    corpus = resolve_paths(list(paths) or None)
+    corpus = resolve_paths(list(paths) or _recorded_corpus(index_dir))
     target = index_dir or default_index_dir(corpus)
     settings = default_settings()
     if backend:
@@ -93,6 +93,33 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backen
         out.print(Text(line, style="yellow"), soft_wrap=True)
     if summary["skipped_files"]:
         out.print(Text(f"{_n(len(summary['skipped_files']), 'file')} skipped.", style="yellow"), soft_wrap=True)
+
+
+def _recorded_corpus(index_dir: Path | None) -> list[Path] | None:
+    """For `qa index --index-dir I` alone: the corpus I was built from (None: the bundled seeds/).
+
+    Refreshing an index must never swap its corpus for seeds/ because no path was typed;
+    when the recorded corpus is gone, the user is told to name it.
+    """
+    import shlex
+
+    from ..engine import recorded_paths
+    from ..errors import IndexError_, UsageError
+    from ..store import read_manifest
+
+    if index_dir is None:
+        return None
+    try:
+        recorded = recorded_paths(read_manifest(index_dir))
+    except IndexError_:
+        return None  # not an index (yet): built from seeds/, if the folder may be replaced
+    missing = [p for p in recorded if not p.exists()]
+    if missing:
+        raise UsageError(
+            f"the corpus of the index at {index_dir} is gone ({shlex.quote(str(missing[0]))} is missing); "
+            f"name it: qa index NEW_PLACE --index-dir {shlex.quote(str(index_dir))}"
+        )
+    return recorded or None
 
 
 GROUP_OVER = 5  # more files than this skipped for one reason are summed up in one line

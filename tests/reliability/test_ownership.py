@@ -78,7 +78,7 @@ def test_index_dir_in_the_corpus_is_refused(small_corpus: Path, capsys: pytest.C
     before = sorted(str(p.relative_to(small_corpus)) for p in small_corpus.rglob("*"))
     target = small_corpus if where == "equal" else small_corpus / "sub" / "idx"
     code, _, err = run_cli(["index", str(small_corpus), "--index-dir", str(target)], capsys)
-    assert code == 2 and one_line(err) and "is inside the corpus" in err and "choose a folder outside it" in err, err
+    assert code == 2 and one_line(err) and "is inside the corpus" in err and "choose an --index-dir outside it" in err, err
     assert sorted(str(p.relative_to(small_corpus)) for p in small_corpus.rglob("*")) == before
 
 
@@ -134,7 +134,35 @@ def test_an_index_of_ours_is_still_replaced_and_lookalike_leftovers_are_kept(sma
     assert load_index(target).manifest["counts"]["documents"] == 3
 
 
+@pytest.mark.slow
+def test_a_symlinked_index_is_rebuilt_where_it_points(small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "real-idx"
+    build_index([small_corpus], real, IndexSettings())
+    link = tmp_path / "idx"
+    link.symlink_to(real)
+    code, _, err = run_cli(["index", str(small_corpus), "--index-dir", str(link), "--force"], capsys)
+    assert code == 0, err
+    assert link.is_symlink() and (real / MANIFEST).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".real-idx.lock", "corpus", "idx", "real-idx"]
+
+
 # --------------------------------------------------------------------------- 2. a corpus that moved or vanished
+
+
+@pytest.mark.slow
+def test_qa_index_with_only_index_dir_refreshes_its_own_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notes = write_corpus(tmp_path / "notes")
+    index = tmp_path / "I"
+    build_index([notes], index, IndexSettings())
+    (notes / "extra.txt").write_text("Extra\n\nQuinoa grows well at altitude in the Andes.\n")
+    code, out, err = run_cli(["index", "--index-dir", str(index)], capsys)  # no path: its own corpus, not seeds/
+    assert code == 0 and "Indexed 4 files" in out, out + err
+    assert json.loads((index / MANIFEST).read_text())["corpus"]["paths"] == [str(notes.resolve())]
+    notes.rename(tmp_path / "moved")
+    before = (index / MANIFEST).read_text()
+    code, out, err = run_cli(["index", "--index-dir", str(index)], capsys)
+    assert code == 2 and one_line(err) and str(notes) in err and "is missing" in err and "qa index NEW_PLACE" in err, err
+    assert (index / MANIFEST).read_text() == before
 
 
 @pytest.mark.slow
@@ -344,6 +372,24 @@ def test_undecodable_file_name_is_indexed_and_shown_escaped(odd_corpus: Path, tm
     assert answer["answer"] == "75" and answer["sources"][0]["file"] == "caf\\xe9.txt"
     code, out, err = run_cli(["search", "coca tea travellers", "--index-dir", str(index)], capsys)
     assert code == 0 and "caf\\xe9.txt" in out, out + err
+
+
+@pytest.mark.slow
+def test_undecodable_folder_names_for_corpus_and_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qa.config import default_index_dir
+
+    base = os.fsencode(tmp_path)
+    os.mkdir(base + b"/not\xffes")
+    with open(base + b"/not\xffes/caf\xe9.txt", "w", encoding="utf-8") as fh:
+        fh.write("The cafe\n\nThe cafe in Puno serves coca tea to 75 travellers a day.\n\nA second paragraph.\n")
+    corpus, index = os.fsdecode(base + b"/not\xffes"), os.fsdecode(base + b"/idx\xfe")
+    assert default_index_dir([Path(corpus)]).name.startswith("not_es-")  # hashing the name does not crash
+    code, out, err = run_cli(["index", corpus, "--index-dir", index], capsys)
+    assert code == 0 and "Traceback" not in err and "\\udcfe" in out, out + err
+    code, out, err = run_cli(["ask", "How many travellers does the cafe serve a day?", "--index-dir", index, "--json"], capsys)
+    assert code == 0, err
+    source = json.loads(out)["sources"][0]
+    assert json.loads(out)["answer"] == "75" and source["file"] == "caf\\xe9.txt" and source["lines"] == [3, 3]
 
 
 def test_size_cap_counts_the_bytes_read_not_what_stat_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
