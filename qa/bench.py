@@ -298,6 +298,16 @@ def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: 
             continue
         engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
         out["ask"][retriever] = timed(lambda q: engine.ask(q, k=5, retriever=retriever))
+    if can_ask:
+        # the reader alone on the passages hybrid search gives: its share of an answer's time
+        from .answer import reader
+
+        r = reader()
+        engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+        passages = {q: [h.passage.text for h in engine.search(q, k=5)] for q in questions}
+        out["reader"] = timed(lambda q: r.read(q, passages[q]))
+        ask_p50, read_p50 = out["ask"]["hybrid"]["p50_ms"], out["reader"]["p50_ms"]
+        out["reader_share"] = round(read_p50 / ask_p50, 3) if ask_p50 and read_p50 is not None else None
     return out
 
 

@@ -26,7 +26,6 @@ from .config import INDEX_ROOT, PROJECT_ROOT, RETRIEVERS, IndexSettings, default
 from .errors import IndexError_, UsageError
 from .records import Corpus, Document, Hit, LineSpan
 
-BENCH_DIR = (PROJECT_ROOT.parent / "shared" / "bench").resolve()
 SQUAD_VERSIONS = ("1.1", "2.0")
 SQUAD_PARAGRAPHS = "squad-dev-v{version}.paragraphs.jsonl"
 SQUAD_QUESTIONS = "squad-dev-v{version}.questions.jsonl"
@@ -44,7 +43,8 @@ class Benchmark:
     queries: dict[str, str]  # query id -> text
     qrels: dict[str, set[str]]  # query id -> relevant document ids (Document.path)
     answers: dict[str, list[str]] = field(default_factory=dict)  # query id -> gold answers (SQuAD)
-    key: str = ""  # what else the index depends on (the sample)
+    contexts: dict[str, str] = field(default_factory=dict)  # query id -> its paragraph (SQuAD)
+    key: str = ""  # what else the index depends on (the split)
 
 
 def make_document(doc_id: str, title: str, text: str) -> Document:
@@ -113,33 +113,36 @@ def load_beir(folder: Path, split: str = "test") -> Benchmark:
     return Benchmark(name=folder.name, source=(folder / "corpus.jsonl").resolve(), documents=docs, queries=queries, qrels=qrels)
 
 
-def load_squad(bench_dir: Path = BENCH_DIR, articles: int = 12, sample: int = 300, seed: int = 0, version: str = "1.1") -> Benchmark:
-    """A deterministic SQuAD dev sample: all paragraphs of `articles` random articles as the
-    corpus, `sample` random questions on them as queries, each question's paragraph as its one
-    relevant document and its reference answers as gold. In v2.0 a question the paragraph does
-    not answer has no relevant document and no answers: the right behaviour is to abstain."""
+def load_squad(bench_dir: Path | None = None, split: str = "test", sample: int = 300, seed: int = 0, version: str = "1.1") -> Benchmark:
+    """SQuAD dev questions of one split of `qa.squad_split` (by article; the reader was trained
+    on "train" and calibrated on "validation", so only "test" measures it honestly): all
+    paragraphs of the split's articles form the corpus, `sample` seeded random questions of them
+    (0: all) are the queries, each with its paragraph as the one relevant document and its
+    reference answers as gold. In v2.0 a question the paragraph does not answer has no relevant
+    document and no answers: the right behaviour is to abstain."""
+    from . import squad_split
+
     if version not in SQUAD_VERSIONS:
         raise UsageError(f"unknown SQuAD version {version!r}: choose one of {', '.join(SQUAD_VERSIONS)}")
-    paragraphs_path = Path(bench_dir) / SQUAD_PARAGRAPHS.format(version=version)
-    questions_path = Path(bench_dir) / SQUAD_QUESTIONS.format(version=version)
-    if not paragraphs_path.is_file() or not questions_path.is_file():
-        raise UsageError(f"SQuAD dev files not found in {bench_dir} ({paragraphs_path.name}, {questions_path.name})")
-    paragraphs = _read_jsonl(paragraphs_path)
-    titles = sorted({p["title"] for p in paragraphs})
+    if split not in squad_split.SPLITS:
+        raise UsageError(f"unknown split {split!r}: choose one of {', '.join(squad_split.SPLITS)}")
+    data = squad_split.load(bench_dir)
+    paragraphs = data.paragraphs(split)
+    docs = [make_document(p["pid"], p["title"].replace("_", " "), p["text"]) for p in paragraphs]
+    questions = data.questions(split, version)
     rng = random.Random(seed)
-    chosen = set(rng.sample(titles, min(articles, len(titles))))
-    docs = [make_document(p["pid"], p["title"].replace("_", " "), p["text"]) for p in paragraphs if p["title"] in chosen]
-    questions = [q for q in _read_jsonl(questions_path) if q["title"] in chosen]
-    picked = sorted(rng.sample(range(len(questions)), min(sample, len(questions))))
-    qs = [questions[i] for i in picked]
+    if sample and sample < len(questions):
+        questions = [questions[i] for i in sorted(rng.sample(range(len(questions)), sample))]
+    source = squad_split.bench_dir(bench_dir) / SQUAD_PARAGRAPHS.format(version="1.1")
     return Benchmark(
-        name=f"squad-v{version}-dev",
-        source=paragraphs_path.resolve(),
+        name=f"squad-v{version}-dev-{split}",
+        source=source.resolve() if source.is_file() else (squad_split.bench_dir(bench_dir) / SQUAD_PARAGRAPHS.format(version=version)).resolve(),
         documents=docs,
-        queries={q["id"]: q["question"] for q in qs},
-        qrels={q["id"]: {q["pid"]} for q in qs if not q.get("is_impossible")},
-        answers={q["id"]: [] if q.get("is_impossible") else list(q["answers"]) for q in qs},
-        key=f"articles={articles};seed={seed}",
+        queries={q["id"]: q["question"] for q in questions},
+        qrels={q["id"]: {q["pid"]} for q in questions if not q["is_impossible"]},
+        answers={q["id"]: [] if q["is_impossible"] else list(q["answers"]) for q in questions},
+        contexts={q["id"]: data.para_text[q["pid"]] for q in questions},
+        key=f"split={split}",
     )
 
 
@@ -259,49 +262,100 @@ def run_benchmark(
             write_run(name, runs)
     if answers and bench.answers:
         out["answers"] = run_answers(engine, bench, progress)
+        if bench.contexts:
+            out["reading"] = run_reading(bench, progress)
+    return out
+
+
+def squad_scores(bench: Benchmark, predictions: dict[str, str | None]) -> dict[str, Any]:
+    """SQuAD EM/F1 (×100) overall and, for v2.0, on answerable (HasAns) and unanswerable
+    (NoAns) questions, as the official v2.0 script defines them: None is an abstention, which
+    scores 1 on a question nothing answers and 0 on any other."""
+    em: dict[str, float] = {}
+    f1: dict[str, float] = {}
+    for q, pred in predictions.items():
+        gold = bench.answers[q]
+        if not gold:
+            em[q] = f1[q] = float(pred is None)
+        else:
+            em[q], f1[q] = M.exact_match(pred, gold), M.token_f1(pred, gold)
+    has = [q for q in predictions if bench.answers[q]]
+    out: dict[str, Any] = {"exact_match": 100 * M.mean(em.values()), "f1": 100 * M.mean(f1.values()), "questions": len(predictions)}
+    if len(has) < len(predictions):
+        no = [q for q in predictions if not bench.answers[q]]
+        out["has_answer"] = {"exact_match": 100 * M.mean(em[q] for q in has), "f1": 100 * M.mean(f1[q] for q in has), "questions": len(has)}
+        out["no_answer"] = {"exact_match": 100 * M.mean(em[q] for q in no), "f1": 100 * M.mean(f1[q] for q in no), "questions": len(no)}
+        out["unanswerable"] = len(no)
+        out["abstention"] = M.abstention_prf([not bench.answers[q] for q in predictions], [predictions[q] is None for q in predictions])
+    out["abstained"] = sum(p is None for p in predictions.values())
+    return out
+
+
+def reliability(conf_right: Sequence[tuple[float, bool]], edges: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)) -> list[dict[str, Any]]:
+    """How often an answer given with confidence in each bin was right (token F1 ≥ 0.5)."""
+    rows = []
+    for lo, hi in zip(edges, edges[1:]):
+        inside = [r for c, r in conf_right if lo <= c < hi or (hi == edges[-1] and c == hi)]
+        rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "answers": len(inside), "right": sum(inside), "share_right": round(sum(inside) / len(inside), 3) if inside else None})
+    return rows
+
+
+def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:
+    """Reading comprehension, the setting published readers report: each question with its
+    own gold paragraph; abstain when "no answer" beats the best span by the margin calibrated
+    on the validation articles."""
+    from .answer import reader, trim_span
+
+    r = reader()
+    margin = float(r.calibration["gold_paragraph_margin"])
+    qids = [q for q in bench.queries if q in bench.contexts]
+    preds: dict[str, str | None] = {}
+    started = time.perf_counter()
+    for start in range(0, len(qids), batch):
+        chunk = qids[start : start + batch]
+        readings = r.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk])
+        for q, rd in zip(chunk, readings, strict=True):
+            if not rd.spans or rd.margin < margin:
+                preds[q] = None
+                continue
+            a, b = trim_span(bench.contexts[q], rd.spans[0].start, rd.spans[0].end)
+            preds[q] = bench.contexts[q][a:b]
+        if progress:
+            progress("reading", min(start + batch, len(qids)), len(qids))
+    out = squad_scores(bench, preds)
+    out["seconds"] = round(time.perf_counter() - started, 2)
+    out["null_margin"] = margin
     return out
 
 
 def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """EM/F1 (×100, SQuAD style) of the answer layer over the open corpus, abstentions scoring 0.
+    """Open retrieval: `qa ask`'s answer (hybrid, top 5 passages) to every question, scored as
+    SQuAD scores it (see `squad_scores`); hit@1 (a gold answer inside the returned sentence)
+    is over answerable questions."""
+    from .answer import abstain_below
 
-    On a question nothing answers (SQuAD v2.0) EM and F1 are 1 for an abstention and 0 for any
-    answer, as in the official v2.0 script; hit@1 is over answerable questions only, and the
-    abstention precision/recall/F1 are reported when there are such questions.
-    """
-    try:
-        import qa.answer  # noqa: F401
-    except ImportError:
-        return {"skipped": "the answer layer (qa.answer) is not installed"}
+    threshold = abstain_below()
     qids = list(bench.queries)
-    em, f1, hit, should, did = [], [], [], [], []
+    preds: dict[str, str | None] = {}
+    hit = []
+    conf_right: list[tuple[float, bool]] = []  # the best answer's confidence, and was it right
     started = time.perf_counter()
     for start in range(0, len(qids), batch):
         chunk = qids[start : start + batch]
-        answers = engine.ask_many([bench.queries[q] for q in chunk], k=5, retriever="hybrid")
+        # every question answered (min_score 0) so the reliability table sees each confidence;
+        # the answer counts as given when it clears the calibrated threshold, as in `qa ask`
+        answers = engine.ask_many([bench.queries[q] for q in chunk], k=5, retriever="hybrid", min_score=0.0)
         for q, a in zip(chunk, answers, strict=True):
             gold = bench.answers[q]
-            text = None if a.abstained else a.text
-            should.append(not gold)
-            did.append(a.abstained)
-            if not gold:
-                em.append(float(a.abstained))
-                f1.append(float(a.abstained))
-                continue
-            em.append(M.exact_match(text, gold))
-            f1.append(M.token_f1(text, gold))
-            hit.append(0.0 if a.abstained else max(M.answer_in(a.sentence, gold), M.answer_in(text, gold)))
+            given = not a.abstained and a.confidence >= threshold
+            preds[q] = a.text if given else None
+            conf_right.append((a.confidence, bool(gold) and a.text is not None and M.token_f1(a.text, gold) >= 0.5))
+            if gold:
+                hit.append(max(M.answer_in(a.sentence, gold), M.answer_in(a.text, gold)) if given else 0.0)
         if progress:
             progress("answers", min(start + batch, len(qids)), len(qids))
-    out: dict[str, Any] = {
-        "exact_match": 100 * M.mean(em),
-        "f1": 100 * M.mean(f1),
-        "hit@1": M.mean(hit),  # a gold answer inside the returned answer sentence
-        "abstained": sum(did),
-        "questions": len(qids),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    if any(should):
-        out["unanswerable"] = sum(should)
-        out["abstention"] = M.abstention_prf(should, did)
+    out = squad_scores(bench, preds)
+    out["hit@1"] = M.mean(hit)
+    out["reliability"] = reliability(conf_right)
+    out["seconds"] = round(time.perf_counter() - started, 2)
     return out

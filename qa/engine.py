@@ -7,6 +7,7 @@ automatically with a message; any other corpus is rebuilt only when the caller a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,19 @@ class Engine:
     def search_many(self, questions: Sequence[str], k: int = 5, retriever: str = "hybrid") -> list[list[Hit]]:
         return self.searcher.search_many(questions, k=k, retriever=retriever)
 
+    @functools.cached_property
+    def locator(self) -> Any:
+        """Maps passage offsets to source-file lines (files read once, cached with the engine)."""
+        from .spans import LineLocator
+
+        return LineLocator((self.index.manifest.get("corpus") or {}).get("root"))
+
     def warm_up(self) -> None:
-        """Load the query encoder now rather than on the first question."""
+        """Load the query encoder and the reader now rather than on the first question."""
         self.searcher.embed_queries(["warm up"])
+        from .answer import reader
+
+        reader()
 
     def ask(self, question: str, **options: Any) -> Answer:
         return self.ask_many([question], **options)[0]

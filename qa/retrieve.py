@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import dense
-from .answer_types import acronym_in
+from .values import acronym_in
 from .config import RETRIEVERS
 from .embed import Encoder, load_encoder
 from .errors import UsageError

@@ -80,14 +80,15 @@ def test_round_trip(seeds_engine, tmp_path: Path, capsys, fmt_in: str, fmt_out: 
     assert [r["question"] for r in rows] == [Q1, Q2, Q3]
     expected_ids = ["1", "3", "4"] if fmt_in == "txt" else ["a", "b", "c"]
     assert [str(r["id"]) for r in rows] == expected_ids
-    assert rows[0]["answer"] == "46"
-    assert rows[2]["answer"] == "Lima"
+    # batch answers are the answers `qa ask` gives, row for row
+    single = [seeds_engine.ask(q) for q in (Q1, Q2, Q3)]
+    for row, a in zip(rows, single):
+        assert (row["answer"] or None) == a.text
     if fmt_out == "jsonl":
         assert rows[1]["abstained"] is True and rows[1]["answer"] is None
-        assert rows[0]["sources"][0]["location"].startswith("002_")
+        assert rows[0]["sources"][0]["location"] == single[0].sources[0].location
     else:
         assert rows[1]["abstained"] == "true" and rows[1]["answer"] == ""
-        assert rows[0]["location"].startswith("002_")
 
 
 @pytest.mark.slow
@@ -120,10 +121,10 @@ def test_bad_row_in_the_middle_gets_an_error_and_the_batch_goes_on(seeds_engine,
     assert code == 0, err
     rows = _read_out(out)
     assert [str(r["id"]) for r in rows] == ["a", "b", "3", "c"]
-    assert not rows[0]["error"] and rows[0]["answer"] == "46"
+    assert not rows[0]["error"] and (rows[0]["answer"] or None) == seeds_engine.ask(Q1).text
     assert "empty" in rows[1]["error"]
     assert "not valid JSON" in rows[2]["error"]
-    assert rows[3]["answer"] == "Lima" and not rows[3]["error"]
+    assert (rows[3]["answer"] or None) == seeds_engine.ask(Q3).text and not rows[3]["error"]
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,8 @@ def write_squad(folder: Path, version: str) -> Path:
 
 
 def test_squad2_unanswerable_questions_have_no_relevant_document_and_no_answer(tmp_path: Path) -> None:
-    bench = B.load_squad(write_squad(tmp_path, "2.0"), articles=5, sample=10, version="2.0")
-    assert bench.name == "squad-v2.0-dev" and set(bench.queries) == {"q1", "q2", "q3", "q4"}
+    bench = B.load_squad(write_squad(tmp_path, "2.0"), split="all", sample=10, version="2.0")
+    assert bench.name == "squad-v2.0-dev-all" and set(bench.queries) == {"q1", "q2", "q3", "q4"}
     assert "q3" not in bench.qrels and bench.answers["q3"] == []
     assert bench.qrels["q2"] == {"Andes__001"} and bench.answers["q2"] == ["Aconcagua"]
 
@@ -58,13 +58,13 @@ class ScriptedEngine:
 
     def ask_many(self, questions, **_):  # type: ignore[no-untyped-def]
         return [
-            SimpleNamespace(abstained=self.table[q] is None, text=self.table[q], sentence=self.table[q])
+            SimpleNamespace(abstained=self.table[q] is None, text=self.table[q], sentence=self.table[q], confidence=0.0 if self.table[q] is None else 1.0)
             for q in questions
         ]
 
 
 def test_squad2_answers_score_abstention_as_the_official_script_does(tmp_path: Path) -> None:
-    bench = B.load_squad(write_squad(tmp_path, "2.0"), articles=5, sample=10, version="2.0")
+    bench = B.load_squad(write_squad(tmp_path, "2.0"), split="all", sample=10, version="2.0")
     q = bench.queries
     engine = ScriptedEngine({q["q1"]: "7,000 km", q["q2"]: None, q["q3"]: None, q["q4"]: "Chile"})
     out = B.run_answers(engine, bench)
@@ -77,7 +77,7 @@ def test_squad2_answers_score_abstention_as_the_official_script_does(tmp_path: P
 
 
 def test_squad11_has_no_abstention_block(tmp_path: Path) -> None:
-    bench = B.load_squad(write_squad(tmp_path, "1.1"), articles=5, sample=10)
+    bench = B.load_squad(write_squad(tmp_path, "1.1"), split="all", sample=10)
     q = bench.queries
     out = B.run_answers(ScriptedEngine({q["q1"]: "7,000 km", q["q2"]: "Aconcagua", q["q4"]: None}), bench)
     assert "abstention" not in out and out["hit@1"] == pytest.approx(2 / 3)
@@ -85,7 +85,7 @@ def test_squad11_has_no_abstention_block(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_squad2_end_to_end_on_the_real_pipeline(tmp_path: Path) -> None:
-    bench = B.load_squad(write_squad(tmp_path / "bench", "2.0"), articles=5, sample=10, version="2.0")
+    bench = B.load_squad(write_squad(tmp_path / "bench", "2.0"), split="all", sample=10, version="2.0")
     engine = B.open_bench_engine(bench, tmp_path / "idx")
     out = B.run_benchmark(engine, bench, ("hybrid", "bm25"), (1, 5), answers=True)
     assert out["retrievers"]["bm25"]["recall@5"] == 1.0  # three paragraphs: every answerable one is found

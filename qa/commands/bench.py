@@ -80,7 +80,12 @@ def render(r: dict[str, Any]) -> None:
     for name, s in lat["search"].items():
         a = lat["ask"].get(name)
         t.add_row(name, f"{s['p50_ms']:.1f} ms", f"{s['p95_ms']:.1f} ms", _num(a and a["p50_ms"], "{:.1f} ms"), _num(a and a["p95_ms"], "{:.1f} ms"))
+    rd = lat.get("reader")
+    if rd:
+        t.add_row("reader alone", "", "", f"{rd['p50_ms']:.1f} ms", f"{rd['p95_ms']:.1f} ms")
     out.print(t)
+    if lat.get("reader_share") is not None:
+        out.print(Text(f"The reader is {100 * lat['reader_share']:.0f} % of a hybrid answer's median time."))
 
     t = Table(title="Dense scaling (synthetic 384-d vectors, 1 thread, depth 50)")
     for col in ("passages", "flat p50/p95", "flat memory", "HNSW build", "HNSW p50/p95", "HNSW memory", "HNSW recall@10"):  # memory: FAISS structures

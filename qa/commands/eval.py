@@ -33,7 +33,7 @@ RETRIEVER_CHOICES = (*RETRIEVERS, "all")
 @click.option("--qrels", "qrels_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the matching TREC qrels file.")
 @click.option("--no-answers", is_flag=True, help="Retrieval metrics only (skip the answer layer).")
 @click.option("--failures", "show_failures", type=click.IntRange(min=0), default=20, show_default=True, help="How many failures to list in the tables.")
-@click.option("--squad", is_flag=True, help="Evaluate on a sample of SQuAD dev (its paragraphs as the corpus).")
+@click.option("--squad", is_flag=True, help="Evaluate on SQuAD dev's test articles (their paragraphs as the corpus): open retrieval and reading with the gold paragraph.")
 @click.option(
     "--squad-version",
     type=click.Choice(["1.1", "2.0"]),
@@ -41,11 +41,17 @@ RETRIEVER_CHOICES = (*RETRIEVERS, "all")
     show_default=True,
     help="--squad: 2.0 adds questions the paragraphs do not answer (abstention is scored).",
 )
-@click.option("--sample", type=click.IntRange(min=1), default=300, show_default=True, help="--squad: number of questions.")
-@click.option("--articles", type=click.IntRange(min=1), default=12, show_default=True, help="--squad: number of articles whose paragraphs form the corpus.")
+@click.option("--sample", type=click.IntRange(min=0), default=300, show_default=True, help="--squad: number of questions (0: all of the split).")
+@click.option(
+    "--split",
+    type=click.Choice(["test", "validation", "train", "all"]),
+    default="test",
+    show_default=True,
+    help="--squad: which articles (the reader was trained on 'train' and calibrated on 'validation': only 'test' measures it).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="--squad: sampling seed.")
 @click.option("--beir", "beir_dir", type=click.Path(path_type=Path), help="Evaluate on a BEIR-layout dataset folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
-@click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder holding the SQuAD files (default: ../shared/bench).")
+@click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder holding the SQuAD files (default: $QA_BENCH_DIR, else ../shared/bench).")
 def command(
     gold: Path | None,
     retriever: str | None,
@@ -60,7 +66,7 @@ def command(
     squad: bool,
     squad_version: str,
     sample: int,
-    articles: int,
+    split: str,
     seed: int,
     beir_dir: Path | None,
     bench_dir: Path | None,
@@ -81,7 +87,7 @@ def command(
         if corpus:
             raise UsageError("--corpus does not apply to --squad/--beir (the benchmark is the corpus)")
         names = list(RETRIEVERS) if retriever in (None, "all") else [retriever]
-        _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version)
+        _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version)
         return
 
     from ..evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
@@ -110,13 +116,13 @@ def command(
 # ------------------------------------------------------------------ benchmarks
 
 
-def _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version="1.1") -> None:  # type: ignore[no-untyped-def]
+def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version="1.1") -> None:  # type: ignore[no-untyped-def]
     from .. import benchmarks as B
     from ..evaluate import run_path, write_qrels, write_trec_run
     from .common import build_progress
 
     if squad:
-        bench = B.load_squad(Path(bench_dir) if bench_dir else B.BENCH_DIR, articles=articles, sample=sample, seed=seed, version=squad_version)
+        bench = B.load_squad(bench_dir, split=split, sample=sample, seed=seed, version=squad_version)
         recall_ks: tuple[int, ...] = (1, 5, 20)
     else:
         bench = B.load_beir(Path(beir_dir))
@@ -138,7 +144,7 @@ def _benchmark(squad, beir_dir, bench_dir, names, sample, articles, seed, index_
     if qrels_file:
         write_qrels(qrels_file, bench.qrels)
     if squad:
-        result["sample"] = {"articles": articles, "questions": sample, "seed": seed, "version": squad_version}
+        result["sample"] = {"split": split, "questions": sample, "seed": seed, "version": squad_version}
     if as_json:
         print_json(result)
         return
@@ -257,15 +263,18 @@ def render_bench(result: dict[str, Any], names: list[str], recall_ks: tuple[int,
     for m in metrics:
         table.add_row(m, *[_f(result["retrievers"][n].get(m)) for n in names])
     out.print(table)
-    answers = result.get("answers")
-    if answers:
-        if "skipped" in answers:
-            out.print(Text(answers["skipped"], style="yellow"))
-        else:
-            out.print(Text(f"Answers (hybrid, top 5 passages): EM {answers['exact_match']:.1f} · F1 {answers['f1']:.1f} · hit@1 {answers.get('hit@1', 0):.3f} · abstained {answers['abstained']}/{answers['questions']}"))
-            if "abstention" in answers:
-                a = answers["abstention"]
-                out.print(Text(
-                    f"Abstention on the {answers['unanswerable']} questions nothing answers: "
-                    f"precision {a['precision']:.3f} · recall {a['recall']:.3f} · F1 {a['f1']:.3f}"
-                ))
+    for key, label in (("answers", "Open retrieval (hybrid, top 5 passages)"), ("reading", "Reading comprehension (gold paragraph)")):
+        res = result.get(key)
+        if not res:
+            continue
+        line = f"{label}: EM {res['exact_match']:.1f} · F1 {res['f1']:.1f}"
+        if "hit@1" in res:
+            line += f" · hit@1 {res['hit@1']:.3f}"
+        line += f" · abstained {res['abstained']}/{res['questions']}"
+        out.print(Text(line))
+        if "has_answer" in res:
+            h, n, a = res["has_answer"], res["no_answer"], res["abstention"]
+            out.print(Text(
+                f"  answerable ({h['questions']}): EM {h['exact_match']:.1f} · F1 {h['f1']:.1f}   "
+                f"unanswerable ({n['questions']}): abstention precision {a['precision']:.3f} · recall {a['recall']:.3f} · F1 {a['f1']:.3f}"
+            ))

@@ -102,7 +102,11 @@ def test_ctrl_c_during_qa_batch_then_resume(small_corpus: Path, tmp_path: Path, 
     )
     out = tmp_path / "answers.jsonl"
     argv = ["batch", str(questions), "--out", str(out), "--index-dir", str(target)]
-    proc = subprocess.Popen([*QA, *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT back to its default in the child: a runner started in the background (nohup, `&`)
+    # passes SIGINT ignored to its children, and Python then never raises KeyboardInterrupt
+    proc = subprocess.Popen(
+        [*QA, *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
     wait_for(lambda: out.exists() and out.stat().st_size > 0, proc, "the first rows were written")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=TIMEOUT)

@@ -1,0 +1,5 @@
+"""`python -m qa` is the `qa` command."""
+
+from .cli import entry
+
+entry()

@@ -1,0 +1,268 @@
+"""The extractive reader: a MiniLM span model trained by this project (tools/train_reader.py).
+
+Why a trained model and not rules: telling "this passage is about the question" from "this
+passage answers it" is what hand rules failed at on questions nobody tuned them on (issue 13).
+
+The model reads a question with each retrieved passage (long passages in overlapping windows)
+and gives every passage token a start and an end logit; token 0 ([CLS]) of each window is the
+"no answer" position. It was trained with *shared normalisation*: one softmax over all tokens
+of all windows of a question, so logits compare across passages and the null score means
+"none of these passages answers it". The same window cutting and span decoding serve training
+and inference, so what was measured is what runs.
+
+At question time only onnxruntime, tokenizers and numpy are imported (no torch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import QAError
+
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
+MODEL_FILE = MODEL_DIR / "reader-int8.onnx"
+CALIBRATION_FILE = MODEL_DIR / "calibration.json"
+
+MAX_LENGTH = 256  # tokens per window (question + passage + 3 specials)
+STRIDE = 96  # tokens shared by two consecutive windows of one long passage
+MAX_QUESTION_TOKENS = 64
+MAX_ANSWER_TOKENS = 30
+TOP_TOKENS = 20  # start/end candidates kept per window when decoding
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input: the question and a stretch of one passage."""
+
+    passage: int  # index into the passages given
+    ids: tuple[int, ...]
+    type_ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]  # char offsets into the passage text, per token
+    ctx_start: int  # first passage token
+    ctx_end: int  # one past the last passage token
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: passage[passage].text[start:end], with its reader score."""
+
+    passage: int
+    start: int
+    end: int
+    score: float  # start logit + end logit (comparable across the passages of one question)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found for one question over its passages."""
+
+    spans: tuple[Span, ...]  # best first, at most one per (passage, start, end)
+    null_score: float  # log-sum-exp of the [CLS] start logits + the same of the end logits
+    log_z: float  # log of the shared normaliser (start and end), to turn scores into probabilities
+
+    @property
+    def margin(self) -> float:
+        """How far the best span beats "no answer" (−inf when there is no span)."""
+        return (self.spans[0].score - self.null_score) if self.spans else -math.inf
+
+    def probability(self, span: Span) -> float:
+        return float(math.exp(min(0.0, span.score - self.log_z)))
+
+    @property
+    def null_probability(self) -> float:
+        return float(math.exp(min(0.0, self.null_score - self.log_z)))
+
+
+def load_tokenizer() -> Any:
+    """The bundled MiniLM WordPiece tokenizer, set up for (question, passage) windows."""
+    from tokenizers import Tokenizer
+
+    from .embed import bundled_model_dir
+
+    tok = Tokenizer.from_file(str(Path(bundled_model_dir()) / "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    return tok
+
+
+def _clip_question(tok: Any, question: str) -> str:
+    enc = tok.encode(question, add_special_tokens=False)
+    if len(enc.ids) <= MAX_QUESTION_TOKENS:
+        return question
+    return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+
+def windows_for(tok: Any, question: str, passages: Sequence[str], max_length: int = MAX_LENGTH, stride: int = STRIDE) -> list[Window]:
+    """Every (question, passage window) input, in passage order."""
+    question = _clip_question(tok, question)
+    tok.enable_truncation(max_length=max_length, stride=stride, strategy="only_second")
+    out: list[Window] = []
+    try:
+        for i, text in enumerate(passages):
+            if not text.strip():
+                continue
+            first = tok.encode(question, text)
+            for enc in [first, *first.overflowing]:
+                seq = enc.sequence_ids
+                ctx = [t for t, s in enumerate(seq) if s == 1]
+                if not ctx:
+                    continue
+                out.append(
+                    Window(
+                        passage=i,
+                        ids=tuple(enc.ids),
+                        type_ids=tuple(enc.type_ids),
+                        offsets=tuple(tuple(o) for o in enc.offsets),  # type: ignore[misc]
+                        ctx_start=ctx[0],
+                        ctx_end=ctx[-1] + 1,
+                    )
+                )
+    finally:
+        tok.no_truncation()
+    return out
+
+
+def pad_batch(windows: Sequence[Window]) -> dict[str, np.ndarray]:
+    """input_ids / attention_mask / token_type_ids, padded to the longest window."""
+    width = max(len(w.ids) for w in windows)
+    ids = np.zeros((len(windows), width), dtype=np.int64)
+    types = np.zeros_like(ids)
+    mask = np.zeros_like(ids)
+    for r, w in enumerate(windows):
+        n = len(w.ids)
+        ids[r, :n] = w.ids
+        types[r, :n] = w.type_ids
+        mask[r, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def _logsumexp(values: np.ndarray) -> float:
+    m = float(np.max(values))
+    return m + math.log(float(np.sum(np.exp(values - m))))
+
+
+def decode(
+    windows: Sequence[Window],
+    start_logits: Sequence[np.ndarray],
+    end_logits: Sequence[np.ndarray],
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
+    top: int = TOP_TOKENS,
+) -> Reading:
+    """The best spans over all windows of one question, and the shared null score.
+
+    A span is start ≤ end within one window's passage tokens, at most `max_answer_tokens`
+    long; the same passage stretch seen in two overlapping windows keeps its best score.
+    """
+    best: dict[tuple[int, int, int], float] = {}
+    cls_s, cls_e, all_s, all_e = [], [], [], []
+    for w, s, e in zip(windows, start_logits, end_logits, strict=True):
+        s = np.asarray(s[: len(w.ids)], dtype=np.float64)
+        e = np.asarray(e[: len(w.ids)], dtype=np.float64)
+        cls_s.append(s[0])
+        cls_e.append(e[0])
+        all_s.append(np.concatenate([[s[0]], s[w.ctx_start : w.ctx_end]]))
+        all_e.append(np.concatenate([[e[0]], e[w.ctx_start : w.ctx_end]]))
+        cs, ce = s[w.ctx_start : w.ctx_end], e[w.ctx_start : w.ctx_end]
+        k = min(top, len(cs))
+        starts = np.argsort(-cs, kind="stable")[:k]
+        ends = np.argsort(-ce, kind="stable")[:k]
+        for a in starts:
+            for b in ends:
+                if b < a or b - a + 1 > max_answer_tokens:
+                    continue
+                ta, tb = w.ctx_start + int(a), w.ctx_start + int(b)
+                key = (w.passage, w.offsets[ta][0], w.offsets[tb][1])
+                score = float(cs[a] + ce[b])
+                if score > best.get(key, -math.inf):
+                    best[key] = score
+    if not windows:
+        return Reading(spans=(), null_score=0.0, log_z=0.0)
+    spans = sorted((Span(p, a, b, sc) for (p, a, b), sc in best.items()), key=lambda x: (-x.score, x.passage, x.start, x.end))
+    null = _logsumexp(np.array(cls_s)) + _logsumexp(np.array(cls_e))
+    log_z = _logsumexp(np.concatenate(all_s)) + _logsumexp(np.concatenate(all_e))
+    return Reading(spans=tuple(spans), null_score=null, log_z=log_z)
+
+
+@dataclass
+class Reader:
+    """The shipped int8 ONNX reader on onnxruntime."""
+
+    session: Any
+    tokenizer: Any
+    input_names: tuple[str, ...]
+    calibration: dict[str, Any]
+    # one window per run: int8 dynamic quantisation scales activations per batch, so padding rows
+    # would change a window's logits (answers would depend on what else is read); also fastest here
+    batch_size: int = 1
+
+    @classmethod
+    def load(cls, model_file: str | Path | None = None, threads: int | None = None) -> Reader:
+        import onnxruntime as ort
+
+        from .onnx_encoder import default_threads
+
+        path = Path(model_file or os.environ.get("QA_READER_MODEL") or MODEL_FILE)
+        if not path.is_file():
+            raise QAError(f"the reader model is missing: {path} (reinstall qa, or retrain it: python tools/train_reader.py)")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or default_threads()
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
+            raise QAError(f"the reader model at {path} cannot be loaded ({type(exc).__name__}): reinstall qa or retrain it") from None
+        calibration = load_calibration(path.parent / CALIBRATION_FILE.name)
+        names = tuple(i.name for i in session.get_inputs())
+        return cls(session=session, tokenizer=load_tokenizer(), input_names=names, calibration=calibration)
+
+    def logits(self, windows: Sequence[Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Start and end logits of each window (windows batched by length)."""
+        starts: list[np.ndarray] = [np.empty(0)] * len(windows)
+        ends: list[np.ndarray] = [np.empty(0)] * len(windows)
+        order = sorted(range(len(windows)), key=lambda i: (-len(windows[i].ids), i))
+        for b in range(0, len(order), self.batch_size):
+            group = order[b : b + self.batch_size]
+            feeds = pad_batch([windows[i] for i in group])
+            s, e = self.session.run(None, {k: v for k, v in feeds.items() if k in self.input_names})[:2]
+            for row, i in enumerate(group):
+                starts[i], ends[i] = s[row], e[row]
+        return starts, ends
+
+    def read(self, question: str, passages: Sequence[str]) -> Reading:
+        return self.read_many([question], [passages])[0]
+
+    def read_many(self, questions: Sequence[str], passages: Sequence[Sequence[str]]) -> list[Reading]:
+        """Each question over its own passages; all windows of all questions in one run."""
+        per_q = [windows_for(self.tokenizer, q, ps) for q, ps in zip(questions, passages, strict=True)]
+        flat = [w for ws in per_q for w in ws]
+        if not flat:
+            return [decode([], [], []) for _ in questions]
+        starts, ends = self.logits(flat)
+        out, at = [], 0
+        for ws in per_q:
+            out.append(decode(ws, starts[at : at + len(ws)], ends[at : at + len(ws)]))
+            at += len(ws)
+        return out
+
+
+def load_calibration(path: Path) -> dict[str, Any]:
+    """The abstention margin and confidence model fitted on the validation articles."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise QAError(f"the reader calibration is missing: {path} (reinstall qa, or retrain: python tools/train_reader.py)") from None
+    except (OSError, ValueError) as exc:
+        raise QAError(f"the reader calibration {path} is damaged ({exc}): reinstall qa or retrain it") from None
+    if not isinstance(data, dict) or not isinstance(data.get("weights"), list):
+        raise QAError(f"the reader calibration {path} is damaged (no weights): reinstall qa or retrain it")
+    return data

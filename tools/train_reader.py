@@ -1,0 +1,355 @@
+"""Train, export and calibrate qa's extractive reader from the public SQuAD dev files.
+
+    python tools/train_reader.py train      # fine-tune MiniLM-L6 (≈ 1 h on 2 cores), checkpoints in build/reader/
+    python tools/train_reader.py export     # ONNX, int8 (onnxruntime dynamic quantisation) → qa/models/reader/
+    python tools/train_reader.py calibrate  # abstention margin + confidence model on the validation articles
+
+Needs the training extra: pip install -e ".[train]" (torch is already a dependency).
+
+Data: ../shared/bench SQuAD v1.1 dev and v2.0 dev (or QA_BENCH_DIR), split **by article**
+(`qa.squad_split`): the v2.0 articles 1-24 in file order plus the 13 v1.1-only articles train,
+v2.0 articles 25-28 validate (checkpoint choice, calibration), v2.0 articles 29-35 are the test
+split every reported number comes from. Nothing from tests/data or seeds/ is read.
+
+Why shared normalisation: a question is read with the gold paragraph *and* the distractor
+paragraphs retrieval gives it (BM25 + dense, fused as qa fuses them, over the training
+articles only), and the start/end softmax runs over all their tokens together, with every
+window's [CLS] meaning "no answer". Unanswerable questions and groups of distractors only
+(the gold paragraph left out) teach the null score to mean "none of these passages answers it".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa import squad_split  # noqa: E402
+from qa.reader import MODEL_DIR, Window, load_tokenizer, windows_for  # noqa: E402
+
+BUILD = ROOT / "build" / "reader"
+SEED = 13
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------ distractors
+
+
+def hybrid_neighbours(paragraphs: list[dict], questions: list[dict], depth: int = 12) -> dict[str, list[str]]:
+    """For each question, the pids of its top paragraphs by RRF(BM25, dense) — qa's own fusion."""
+    from qa.embed import load_encoder
+    from qa.lexical import Bm25Index
+    from qa.retrieve import fuse
+
+    texts = [p["text"] for p in paragraphs]
+    bm25 = Bm25Index.build(texts)
+    enc = load_encoder("onnx-int8")
+    log(f"embedding {len(texts)} paragraphs and {len(questions)} questions for distractors")
+    pv = enc.encode(texts, batch_size=8)
+    qv = enc.encode([q["question"] for q in questions], batch_size=32)
+    dense = qv @ pv.T
+    out: dict[str, list[str]] = {}
+    for qi, q in enumerate(questions):
+        s = bm25.scores(q["question"])
+        b = np.argsort(-s, kind="stable")[:50]
+        d = np.argsort(-dense[qi], kind="stable")[:50]
+        fused = fuse({"bm25": [(int(i), float(s[i])) for i in b if s[i] > 0], "dense": [(int(i), float(dense[qi, i])) for i in d]})
+        out[q["id"]] = [paragraphs[i]["pid"] for i, _ in fused[:depth]]
+    return out
+
+
+# ------------------------------------------------------------------ examples
+
+
+def token_target(w: Window, a: int, b: int) -> tuple[int, int] | None:
+    """Token (start, end) of chars [a, b) inside window w, or None when w does not hold them."""
+    if not w.ctx_start < w.ctx_end:
+        return None
+    if w.offsets[w.ctx_start][0] > a or w.offsets[w.ctx_end - 1][1] < b:
+        return None
+    ts = next((t for t in range(w.ctx_start, w.ctx_end) if w.offsets[t][1] > a), None)
+    te = next((t for t in range(w.ctx_end - 1, w.ctx_start - 1, -1) if w.offsets[t][0] < b), None)
+    if ts is None or te is None or te < ts:
+        return None
+    return ts, te
+
+
+def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: dict[str, list[str]], rng: random.Random, distractors: int, only_distractor_rate: float, distractor_rate: float) -> list[dict]:
+    """One training group per question: windows, and each window's answer targets."""
+    tok = load_tokenizer()
+    groups = []
+    for q in questions:
+        gold = para_text[q["pid"]]
+        answers = [] if q["is_impossible"] else list(zip(q["answers"], q["answer_starts"], strict=True))
+        norm_answers = [squad_split.normalize(t) for t, _ in answers]
+        cands = [p for p in neighbours.get(q["id"], []) if p != q["pid"]]
+        # a distractor that contains a gold answer might answer the question: keep it out
+        cands = [p for p in cands if not any(n and n in squad_split.normalize(para_text[p]) for n in norm_answers)]
+        drop_gold = bool(answers) and rng.random() < only_distractor_rate and len(cands) >= distractors + 1
+        n = distractors if rng.random() < distractor_rate else 0
+        chosen = cands[: max(n, 1) + (1 if drop_gold else 0)] if drop_gold else cands[:n]
+        texts = ([] if drop_gold else [gold]) + [para_text[p] for p in chosen]
+        wins = windows_for(tok, q["question"], texts)
+        targets = []
+        if answers and not drop_gold:
+            text, a = answers[0]
+            b = a + len(text)
+            for wi, w in enumerate(wins):
+                if w.passage == 0:
+                    t = token_target(w, a, b)
+                    if t:
+                        targets.append((wi, t[0], t[1]))
+        groups.append({"windows": wins, "targets": targets, "len": sum(len(w.ids) for w in wins)})
+    return groups
+
+
+# ------------------------------------------------------------------ training
+
+
+def group_loss(torch, start, end, rows: list[int], windows: list[Window], targets: list[tuple[int, int, int]]):
+    """−log P(start) − log P(end) under one softmax over every valid token of the group."""
+    ls, le, pos_s, pos_e, null_pos = [], [], [], [], []
+    offset = 0
+    for r, w in zip(rows, windows, strict=True):
+        idx = [0, *range(w.ctx_start, w.ctx_end)]
+        ls.append(start[r, idx])
+        le.append(end[r, idx])
+        null_pos.append(offset)
+        for wi, ts, te in targets:
+            if windows[wi] is w:
+                pos_s.append(offset + 1 + ts - w.ctx_start)
+                pos_e.append(offset + 1 + te - w.ctx_start)
+        offset += len(idx)
+    s = torch.log_softmax(torch.cat(ls), dim=0)
+    e = torch.log_softmax(torch.cat(le), dim=0)
+    ps, pe = (pos_s, pos_e) if pos_s else (null_pos, null_pos)
+    return -(torch.logsumexp(s[ps], 0) + torch.logsumexp(e[pe], 0))
+
+
+def train(args: argparse.Namespace) -> None:
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    from qa.embed import bundled_model_dir
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    rng = random.Random(SEED)
+    data = squad_split.load(args.bench)
+    train_q = data.questions("train")
+    if args.limit:
+        train_q = rng.sample(train_q, args.limit)
+    train_paras = data.paragraphs("train")
+    log(f"train: {len(train_q)} questions ({sum(q['is_impossible'] for q in train_q)} unanswerable), {len(train_paras)} paragraphs")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    cache = BUILD / "neighbours-train.json"
+    if cache.is_file():
+        neighbours = json.loads(cache.read_text())
+    else:
+        neighbours = hybrid_neighbours(train_paras, data.questions("train"))
+        cache.write_text(json.dumps(neighbours))
+    groups = make_groups(train_q, data.para_text, neighbours, rng, args.distractors, args.only_distractors, args.distractor_rate)
+    log(f"{len(groups)} groups, {sum(len(g['windows']) for g in groups)} windows, {sum(not g['targets'] for g in groups)} with no answer")
+
+    model = AutoModelForQuestionAnswering.from_pretrained(bundled_model_dir())
+    model.train()
+    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
+    other = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}], lr=args.lr)
+
+    # batches of groups of similar size (less padding), in a seeded random order
+    order = list(range(len(groups)))
+    batches = []
+    for epoch in range(args.epochs):
+        rng.shuffle(order)
+        for c in range(0, len(order), args.groups * 50):
+            chunk = sorted(order[c : c + args.groups * 50], key=lambda i: groups[i]["len"])
+            batches += [chunk[i : i + args.groups] for i in range(0, len(chunk), args.groups)]
+        # the same batches each epoch would be fine too; reshuffling is standard
+    rng.shuffle(batches)
+    total = len(batches) if not args.max_steps else min(args.max_steps, len(batches))
+    warm = max(1, int(0.06 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    saves = {int(total * f) for f in args.save_at}
+    started = time.perf_counter()
+    running = 0.0
+    for step, batch in enumerate(batches[:total], start=1):
+        wins = [w for i in batch for w in groups[i]["windows"]]
+        from qa.reader import pad_batch
+
+        feeds = {k: torch.from_numpy(v) for k, v in pad_batch(wins).items()}
+        out = model(**feeds)
+        loss = 0.0
+        r = 0
+        for i in batch:
+            g = groups[i]
+            n = len(g["windows"])
+            loss = loss + group_loss(torch, out.start_logits, out.end_logits, list(range(r, r + n)), g["windows"], g["targets"])
+            r += n
+        loss = loss / len(batch) / 2
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % 20 == 0 or step == total:
+            el = time.perf_counter() - started
+            log(f"step {step}/{total} loss {running:.3f} lr {sched.get_last_lr()[0]:.2e} {el / step:.2f} s/step eta {el / step * (total - step) / 60:.1f} min")
+        if step in saves or step == total:
+            target = BUILD / f"checkpoint-{step}"
+            model.save_pretrained(target)
+            log(f"saved {target}")
+    (BUILD / "final").unlink(missing_ok=True)
+    (BUILD / "final").symlink_to(f"checkpoint-{total}")
+    (BUILD / "train-args.json").write_text(json.dumps({**vars(args), "bench": str(args.bench), "steps": total, "seed": SEED}, indent=1))
+
+
+# ------------------------------------------------------------------ export
+
+
+def export(args: argparse.Namespace) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModelForQuestionAnswering
+
+    ckpt = Path(args.checkpoint) if args.checkpoint else BUILD / "final"
+    model = AutoModelForQuestionAnswering.from_pretrained(ckpt.resolve())
+    model.eval()
+    fp32 = BUILD / "reader-fp32.onnx"
+    ids = torch.ones((2, 32), dtype=torch.long)
+    torch.onnx.export(
+        model,
+        (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+        str(fp32),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["start_logits", "end_logits"],
+        dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids", "start_logits", "end_logits")},
+        opset_version=17,
+        dynamo=False,
+    )
+    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    target = MODEL_DIR / "reader-int8.onnx"
+    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+    log(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) from {ckpt.resolve().name}")
+
+
+# ------------------------------------------------------------------ calibration
+
+
+def _best_threshold(values: list[float], gold_has: list[bool], right: list[float]) -> tuple[float, float]:
+    """The cut on `values` (answer when value ≥ cut) with the best SQuAD v2.0 F1: an
+    abstention scores 1 on an unanswerable question, an answer scores its F1 (`right`)."""
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    score = sum(not h for h in gold_has)  # everything abstained
+    best, cut = score, max(values) + 1e-6 if values else 0.0
+    for i in order:  # answer one more question, most confident first
+        score += right[i] - (0.0 if gold_has[i] else 1.0)
+        if score > best:
+            best, cut = score, values[i]
+    return cut, 100 * best / max(1, len(values))
+
+
+def calibrate(args: argparse.Namespace) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from qa import answer as A
+    from qa import benchmarks as B
+    from qa import metrics as M
+
+    bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
+    log(f"validation: {len(bench.queries)} questions ({sum(not a for a in bench.answers.values())} unanswerable), {len(bench.documents)} paragraphs")
+    engine = B.open_bench_engine(bench)
+    r = A.reader()
+    qids = list(bench.queries)
+    neutral = {"weights": [0.0] * len(A.FEATURES), "bias": 0.0}
+    X, y, rows = [], [], []
+    for start in range(0, len(qids), 32):
+        chunk = qids[start : start + 32]
+        hits = engine.search_many([bench.queries[q] for q in chunk], k=5)
+        readings = r.read_many([bench.queries[q] for q in chunk], [[h.passage.text for h in hs] for hs in hits])
+        gold_reads = r.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk])
+        for q, hs, rd, gr in zip(chunk, hits, readings, gold_reads, strict=True):
+            gold = bench.answers[q]
+            groups = A.distinct_answers(rd, hs, neutral)  # the answer layer's own grouping, before calibration
+            groups.sort(key=lambda g: -g.best.score)
+            feats = []
+            for g in groups[: args.groups]:
+                f = A.answer_features(rd, g.spans, hs[g.best.passage].rank)
+                text = hs[g.best.passage].passage.text[g.best.start : g.best.end]
+                f1 = M.token_f1(text, gold) if gold else 0.0
+                X.append(f)
+                y.append(int(f1 >= 0.5))
+                feats.append((f, f1))
+            g_text = None
+            if gr.spans:
+                a, b = A.trim_span(bench.contexts[q], gr.spans[0].start, gr.spans[0].end)
+                g_text = bench.contexts[q][a:b]
+            rows.append({"q": q, "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
+        log(f"read {min(start + 32, len(qids))}/{len(qids)}")
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(X), np.array(y))
+    cal = {"features": list(A.FEATURES), "weights": [round(float(w), 5) for w in model.coef_[0]], "bias": round(float(model.intercept_[0]), 5)}
+    # the answer is the most confident candidate; abstain under the cut that maximises F1
+    conf, right = [], []
+    for row in rows:
+        scored = [(A.confidence(f, cal), f1) for f, f1 in row["cands"]] or [(0.0, 0.0)]
+        c, f1 = max(scored, key=lambda t: t[0])
+        conf.append(c)
+        right.append(f1)
+    has = [row["has"] for row in rows]
+    cut, f1_open = _best_threshold(conf, has, right)
+    gcut, f1_gold = _best_threshold([row["gold_margin"] for row in rows], has, [row["gold_f1"] for row in rows])
+    cal.update(
+        {
+            "abstain_below": round(float(cut), 4),
+            "gold_paragraph_margin": round(float(gcut), 4),
+            "validation": {"open_f1": round(f1_open, 2), "gold_paragraph_f1": round(f1_gold, 2), "questions": len(rows)},
+        }
+    )
+    from qa.squad_split import load
+
+    cal["fitted_on"] = f"SQuAD dev validation articles {', '.join(load(args.bench).articles('validation'))}: {len(rows)} questions"
+    target = MODEL_DIR / "calibration.json"
+    target.write_text(json.dumps(cal, indent=1) + "\n", encoding="utf-8")
+    log(f"wrote {target}: {cal}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--bench", type=Path, default=None)
+    t.add_argument("--lr", type=float, default=1e-4)
+    t.add_argument("--epochs", type=int, default=1)
+    t.add_argument("--groups", type=int, default=8, help="questions per step")
+    t.add_argument("--distractors", type=int, default=1)
+    t.add_argument("--distractor-rate", type=float, default=0.6, help="share of questions read with distractors (cost: one more window)")
+    t.add_argument("--only-distractors", type=float, default=0.15, help="share of answerable questions read without their paragraph")
+    t.add_argument("--max-steps", type=int, default=1300, help="optimizer steps (0: the whole --epochs); 1300 × 8 questions ≈ 0.85 epoch, the shipped model")
+    t.add_argument("--limit", type=int, default=0, help="train on a sample (smoke tests)")
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--save-at", type=float, nargs="*", default=[0.5, 0.75])
+    e = sub.add_parser("export")
+    e.add_argument("--checkpoint", default=None)
+    c = sub.add_parser("calibrate")
+    c.add_argument("--bench", type=Path, default=None)
+    c.add_argument("--sample", type=int, default=0, help="validation questions (0: all)")
+    c.add_argument("--groups", type=int, default=5, help="candidate answers per question in the fit")
+    args = ap.parse_args()
+    {"train": train, "export": export, "calibrate": calibrate}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
