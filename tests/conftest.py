@@ -51,6 +51,20 @@ def write_corpus(root: Path, docs: dict[str, str] = SMALL_DOCS) -> Path:
 
 
 @pytest.fixture
+def bundled_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for seeds/ (rebuilt automatically by ask/chat/eval) with its own index/ root:
+    the real seeds/ and index/seeds are never touched."""
+    import qa.config
+    import qa.engine
+
+    corpus = write_corpus(tmp_path / "seeds")
+    monkeypatch.setattr(qa.config, "DEFAULT_CORPUS", corpus)
+    monkeypatch.setattr(qa.engine, "DEFAULT_CORPUS", corpus)
+    monkeypatch.setattr(qa.config, "INDEX_ROOT", tmp_path / "index")
+    return corpus
+
+
+@pytest.fixture
 def small_corpus(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "corpus")
 

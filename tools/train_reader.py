@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import squad_split  # noqa: E402
-from qa.reader import MODEL_DIR, Window, load_tokenizer, windows_for  # noqa: E402
+from qa.reader import MODEL_DIR, Window, load_tokenizer, pad_batch, windows_for  # noqa: E402
 
 BUILD = ROOT / "build" / "reader"
 SEED = 13
@@ -187,8 +187,6 @@ def train(args: argparse.Namespace) -> None:
     running = 0.0
     for step, batch in enumerate(batches[:total], start=1):
         wins = [w for i in batch for w in groups[i]["windows"]]
-        from qa.reader import pad_batch
-
         feeds = {k: torch.from_numpy(v) for k, v in pad_batch(wins).items()}
         out = model(**feeds)
         loss = 0.0

@@ -167,16 +167,9 @@ def test_really_read_only_folder(good: Path, tmp_path: Path, capsys: pytest.Capt
 
 
 @pytest.fixture
-def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A stand-in for seeds/ and index/ (the real index/seeds is never touched)."""
-    import qa.config
-    import qa.engine
-
-    corpus = write_corpus(tmp_path / "seeds")
-    monkeypatch.setattr(qa.config, "DEFAULT_CORPUS", corpus)
-    monkeypatch.setattr(qa.engine, "DEFAULT_CORPUS", corpus)
-    monkeypatch.setattr(qa.config, "INDEX_ROOT", tmp_path / "index")
-    return tmp_path / "index" / "seeds"
+def bundled(bundled_corpus: Path) -> Path:
+    """The index folder of a stand-in for seeds/ (the real index/seeds is never touched)."""
+    return bundled_corpus.parent / "index" / "seeds"
 
 
 @pytest.mark.slow

@@ -83,16 +83,9 @@ def test_index_dir_in_the_corpus_is_refused(small_corpus: Path, capsys: pytest.C
 
 
 @pytest.fixture
-def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bundled(bundled_corpus: Path) -> Path:
     """A stand-in for seeds/ (rebuilt automatically by ask/chat/eval); the real one is never touched."""
-    import qa.config
-    import qa.engine
-
-    corpus = write_corpus(tmp_path / "seeds")
-    monkeypatch.setattr(qa.config, "DEFAULT_CORPUS", corpus)
-    monkeypatch.setattr(qa.engine, "DEFAULT_CORPUS", corpus)
-    monkeypatch.setattr(qa.config, "INDEX_ROOT", tmp_path / "index")
-    return corpus
+    return bundled_corpus
 
 
 @pytest.mark.slow
