@@ -262,22 +262,13 @@ def build_seeds(work: Path, backend: str, encode_seconds: float, say: Say) -> tu
     }
 
 
-def answer_available() -> bool:
-    try:
-        import qa.answer  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: int = 5) -> dict[str, Any]:
-    """search (and ask, when the answer layer exists) p50/p95 per retriever, one question at a time."""
+    """search and ask p50/p95 per retriever, one question at a time, and the reader alone."""
     from .config import RETRIEVERS
     from .engine import Engine
     from .retrieve import Searcher
 
     out: dict[str, Any] = {"questions": len(questions), "search": {}, "ask": {}}
-    can_ask = answer_available()
 
     def timed(call: Callable[[str], Any]) -> dict[str, float | None]:
         for q in questions[:warmup]:
@@ -293,21 +284,17 @@ def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: 
         # a fresh Searcher per run: its query-embedding cache must not serve a timed question
         engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
         out["search"][retriever] = timed(lambda q: engine.search(q, k=5, retriever=retriever))
-        if not can_ask:
-            out["ask"][retriever] = None
-            continue
         engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
         out["ask"][retriever] = timed(lambda q: engine.ask(q, k=5, retriever=retriever))
-    if can_ask:
-        # the reader alone on the passages hybrid search gives: its share of an answer's time
-        from .answer import reader
+    # the reader alone on the passages hybrid search gives: its share of an answer's time
+    from .answer import reader
 
-        r = reader()
-        engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
-        passages = {q: [h.passage.text for h in engine.search(q, k=5)] for q in questions}
-        out["reader"] = timed(lambda q: r.read(q, passages[q]))
-        ask_p50, read_p50 = out["ask"]["hybrid"]["p50_ms"], out["reader"]["p50_ms"]
-        out["reader_share"] = round(read_p50 / ask_p50, 3) if ask_p50 and read_p50 is not None else None
+    r = reader()
+    engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+    passages = {q: [h.passage.text for h in engine.search(q, k=5)] for q in questions}
+    out["reader"] = timed(lambda q: r.read(q, passages[q]))
+    ask_p50, read_p50 = out["ask"]["hybrid"]["p50_ms"], out["reader"]["p50_ms"]
+    out["reader_share"] = round(read_p50 / ask_p50, 3) if ask_p50 and read_p50 is not None else None
     return out
 
 
@@ -315,7 +302,7 @@ def measure_cli(index_dir: Path, backend: str, question: str, repeats: int) -> d
     """`qa --help` and a cold `qa ask` (fresh process, built index), median of `repeats`."""
     env = dict(os.environ, QA_BACKEND=backend)
     helps = [timed_run(qa_process("--help"), env)[0] for _ in range(max(1, repeats))]
-    cmd = "ask" if answer_available() else "search"
+    cmd = "ask"
     runs = [timed_run(qa_process(cmd, question, "--index-dir", str(index_dir), "--json"), env) for _ in range(max(1, repeats))]
     ok = [r for r in runs if r[1] == 0]
     peaks = [r[3] for r in ok if r[3] is not None]

@@ -300,11 +300,21 @@ def reliability(conf_right: Sequence[tuple[float, bool]], edges: Sequence[float]
     return rows
 
 
+def best_span_text(reading: Any, context: str) -> str | None:
+    """The reader's best span in a one-paragraph reading, trimmed as answers are (None: no span)."""
+    from .answer import trim_span
+
+    if not reading.spans:
+        return None
+    a, b = trim_span(context, reading.spans[0].start, reading.spans[0].end)
+    return context[a:b]
+
+
 def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:
     """Reading comprehension, the setting published readers report: each question with its
     own gold paragraph; abstain when "no answer" beats the best span by the margin calibrated
     on the validation articles."""
-    from .answer import reader, trim_span
+    from .answer import reader
 
     r = reader()
     margin = float(r.calibration["gold_paragraph_margin"])
@@ -315,11 +325,7 @@ def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int =
         chunk = qids[start : start + batch]
         readings = r.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk])
         for q, rd in zip(chunk, readings, strict=True):
-            if not rd.spans or rd.margin < margin:
-                preds[q] = None
-                continue
-            a, b = trim_span(bench.contexts[q], rd.spans[0].start, rd.spans[0].end)
-            preds[q] = bench.contexts[q][a:b]
+            preds[q] = best_span_text(rd, bench.contexts[q]) if rd.margin >= margin else None
         if progress:
             progress("reading", min(start + batch, len(qids)), len(qids))
     out = squad_scores(bench, preds)

@@ -291,10 +291,7 @@ def calibrate(args: argparse.Namespace) -> None:
                 X.append(f)
                 y.append(int(f1 >= 0.5))
                 feats.append((f, f1))
-            g_text = None
-            if gr.spans:
-                a, b = A.trim_span(bench.contexts[q], gr.spans[0].start, gr.spans[0].end)
-                g_text = bench.contexts[q][a:b]
+            g_text = B.best_span_text(gr, bench.contexts[q])
             rows.append({"q": q, "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
         log(f"read {min(start + 32, len(qids))}/{len(qids)}")
     model = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(X), np.array(y))
