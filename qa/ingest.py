@@ -242,11 +242,14 @@ class Fingerprint:
 
     def __init__(self) -> None:
         self._h = hashlib.sha256(f"ingest-v{INGEST_VERSION}\n".encode())
+        self.file_hashes: dict[str, str] = {}  # display name -> sha256 of the bytes read
 
     def add(self, rel: str, data: bytes | None, why: str | None) -> None:
         self._h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
         if data is not None:
-            self._h.update(hashlib.sha256(data).digest())
+            digest = hashlib.sha256(data)
+            self._h.update(digest.digest())
+            self.file_hashes[display_name(rel)] = digest.hexdigest()
         else:
             self._h.update(f"unreadable:{why}".encode("utf-8", "surrogateescape"))
         self._h.update(b"\n")
@@ -292,6 +295,7 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
         warnings=tuple(warnings),
         root=str(root),  # the real path (lone surrogates and all): spans.py reopens files under it
         fingerprint=fingerprint.hexdigest(),
+        file_hashes=dict(fingerprint.file_hashes),
     )
 
 

@@ -68,6 +68,8 @@ class Corpus:
     warnings: tuple[str, ...] = ()
     root: str = ""  # absolute path the relative paths are relative to
     fingerprint: str = ""  # hash of the bytes read to make this corpus (qa.ingest.Fingerprint)
+    # {relative name: sha256 of its bytes} for every file read: what an incremental re-index compares
+    file_hashes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
