@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import metrics as M
-from .config import INDEX_ROOT, PROJECT_ROOT, RETRIEVERS, IndexSettings, default_settings
+from .config import RETRIEVERS, IndexSettings, default_settings, index_root
 from .errors import IndexError_, UsageError
 from .records import Corpus, Document, Hit, LineSpan
 
@@ -151,7 +151,7 @@ def load_squad(bench_dir: Path | None = None, split: str = "test", sample: int =
 
 def bench_index_dir(bench: Benchmark) -> Path:
     digest = hashlib.sha256(f"{bench.source}\n{bench.key}".encode()).hexdigest()[:10]
-    return INDEX_ROOT / f"bench-{bench.name}-{digest}"
+    return index_root() / f"bench-{bench.name}-{digest}"
 
 
 def open_bench_engine(

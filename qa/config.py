@@ -11,9 +11,55 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = PROJECT_ROOT / "seeds"
-INDEX_ROOT = PROJECT_ROOT / "index"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def in_checkout() -> bool:
+    """Running from a source checkout (editable install), not from a wheel in site-packages.
+
+    Only a checkout may hold its own indexes (index/seeds, as README shows); an installed
+    package must never write beside itself, since site-packages may be read-only or shared.
+    """
+    return (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "seeds").is_dir()
+
+
+def qa_home() -> Path:
+    """Where qa keeps what it builds: $QA_HOME, else the user's cache folder (~/.cache/qa on Linux)."""
+    home = os.environ.get("QA_HOME")
+    if home:
+        return Path(home).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("qa", appauthor=False))
+
+
+# the bundled corpus: seeds/ at the top of a checkout, installed as qa/seeds in a wheel
+DEFAULT_CORPUS = PROJECT_ROOT / "seeds" if in_checkout() else PACKAGE_DIR / "seeds"
+
+
+def index_root() -> Path:
+    """Indexes of the user's own folders (and benchmark indexes): the user's cache, never the checkout."""
+    return globals().get("INDEX_ROOT") or qa_home() / "index"
+
+
+def seeds_index() -> Path:
+    """The bundled corpus keeps index/seeds in a checkout (unless QA_HOME says otherwise)."""
+    fixed = globals().get("SEEDS_INDEX")
+    if fixed:
+        return fixed
+    if in_checkout() and not os.environ.get("QA_HOME"):
+        return PROJECT_ROOT / "index" / "seeds"
+    return index_root() / "seeds"
+
+
+def __getattr__(name: str) -> Path:
+    # INDEX_ROOT / SEEDS_INDEX are computed on first use: platformdirs is not imported for `qa --help`
+    if name == "INDEX_ROOT":
+        return index_root()
+    if name == "SEEDS_INDEX":
+        return seeds_index()
+    raise AttributeError(name)
 
 RETRIEVERS = ("hybrid", "dense", "bm25")
 
@@ -64,14 +110,21 @@ def is_default_corpus(paths: list[Path]) -> bool:
     return [p.resolve() for p in paths] == [DEFAULT_CORPUS.resolve()]
 
 
+# the --index-dir help of every command, in one place
+INDEX_DIR_HELP = (
+    "Index directory (default: index/seeds in a checkout for the bundled corpus; "
+    "~/.cache/qa/index/<name>-<hash> for other folders, under $QA_HOME/index when QA_HOME is set)."
+)
+
+
 def default_index_dir(paths: list[Path]) -> Path:
-    """index/seeds for the bundled corpus; index/<name>-<hash> for any other set of paths.
+    """SEEDS_INDEX for the bundled corpus; <cache>/index/<name>-<hash> for any other set of paths.
 
     Derived from the resolved paths so `qa index DIR` and `qa chat DIR` meet the same index.
     """
     if not paths or is_default_corpus(paths):
-        return INDEX_ROOT / "seeds"
+        return seeds_index()
     resolved = sorted(str(p.resolve()) for p in paths)
     digest = hashlib.sha256("\n".join(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:10]  # names are bytes
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(resolved[0]).name)
-    return INDEX_ROOT / f"{name or 'corpus'}-{digest}"
+    return index_root() / f"{name or 'corpus'}-{digest}"

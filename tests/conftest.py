@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# indexes of temp folders and benchmarks go here, not into the user's ~/.cache/qa (set before qa is imported)
+os.environ.setdefault("QA_HOME", str(ROOT / "index" / "test-home"))
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +63,7 @@ def bundled_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(qa.config, "DEFAULT_CORPUS", corpus)
     monkeypatch.setattr(qa.engine, "DEFAULT_CORPUS", corpus)
     monkeypatch.setattr(qa.config, "INDEX_ROOT", tmp_path / "index")
+    monkeypatch.setattr(qa.config, "SEEDS_INDEX", tmp_path / "index" / "seeds")
     return corpus
 
 

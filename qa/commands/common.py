@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..config import RETRIEVERS
+from ..config import INDEX_DIR_HELP, RETRIEVERS
 from ..safe_text import plural  # noqa: F401 - re-exported for the subcommands
 
 F = Callable[..., Any]
@@ -27,8 +27,7 @@ def corpus_options(f: F) -> F:
         "--index-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Index directory (default: index/seeds for the bundled corpus, "
-        "index/<name>-<hash> for another corpus).",
+        help=INDEX_DIR_HELP,
     )(f)
     f = click.option(
         "--corpus",
