@@ -85,7 +85,7 @@ def load_tokenizer() -> Any:
     """The bundled MiniLM WordPiece tokenizer, set up for (question, passage) windows."""
     from tokenizers import Tokenizer
 
-    from .embed import bundled_model_dir
+    from .encoders import bundled_model_dir
 
     tok = Tokenizer.from_file(str(Path(bundled_model_dir()) / "tokenizer.json"))
     tok.no_padding()
@@ -205,20 +205,13 @@ class Reader:
 
     @classmethod
     def load(cls, model_file: str | Path | None = None, threads: int | None = None) -> Reader:
-        import onnxruntime as ort
-
-        from .onnx_encoder import default_threads
+        from .encoders.onnx_backend import cpu_session
 
         path = Path(model_file or os.environ.get("QA_READER_MODEL") or MODEL_FILE)
         if not path.is_file():
             raise QAError(f"the reader model is missing: {path} (reinstall qa, or retrain it: python tools/train_reader.py)")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or default_threads()
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
         try:
-            session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+            session = cpu_session(path, threads)
         except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
             raise QAError(f"the reader model at {path} cannot be loaded ({type(exc).__name__}): reinstall qa or retrain it") from None
         calibration = load_calibration(path.parent / CALIBRATION_FILE.name)
@@ -229,9 +222,9 @@ class Reader:
         """Start and end logits of each window (windows batched by length)."""
         starts: list[np.ndarray] = [np.empty(0)] * len(windows)
         ends: list[np.ndarray] = [np.empty(0)] * len(windows)
-        order = sorted(range(len(windows)), key=lambda i: (-len(windows[i].ids), i))
-        for b in range(0, len(order), self.batch_size):
-            group = order[b : b + self.batch_size]
+        from .encoders import longest_first
+
+        for group in longest_first([len(w.ids) for w in windows], self.batch_size):
             feeds = pad_batch([windows[i] for i in group])
             s, e = self.session.run(None, {k: v for k, v in feeds.items() if k in self.input_names})[:2]
             for row, i in enumerate(group):

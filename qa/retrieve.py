@@ -17,7 +17,7 @@ import numpy as np
 from . import dense
 from .values import acronym_in
 from .config import RETRIEVERS
-from .embed import Encoder, load_encoder
+from .encoders import Encoder, load_encoder
 from .errors import UsageError
 from .records import Hit
 from .store import Index

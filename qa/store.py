@@ -212,7 +212,7 @@ def build_index(
 ) -> Index:
     """Read, chunk, embed and index `paths` into `index_dir`, replacing it atomically."""
     from . import dense
-    from .embed import load_encoder
+    from .encoders import load_encoder
     from .ingest import corpus_fingerprint, load_corpus
     from .lexical import Bm25Index
 

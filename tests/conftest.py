@@ -1,5 +1,5 @@
 """Shared fixtures. The real bundled model and real FAISS are used throughout; the model is
-loaded once per test session (qa.embed caches encoders per process)."""
+loaded once per test session (qa.encoders caches encoders per process)."""
 
 from __future__ import annotations
 

@@ -97,8 +97,8 @@ KILL_SCRIPT = textwrap.dedent(
     if where == "swap":
         store._swap_in = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
     else:
-        import qa.embed as embed
-        cls = type(embed.load_encoder(IndexSettings().backend))  # whichever encoder builds use
+        import qa.encoders as encoders
+        cls = type(encoders.load_encoder(IndexSettings().backend))  # whichever encoder builds use
         real = cls.encode
         def dying(self, texts, batch_size=32, progress=None):
             real(self, texts[:1], batch_size)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.onnx_encoder import mean_pool, token_batches
+from qa.encoders import longest_first
+from qa.encoders.onnx_backend import mean_pool
 
 
 def test_mean_pool_ignores_padding_and_normalises():
@@ -34,9 +35,9 @@ def test_mean_pool_survives_an_all_padding_row():
     assert np.isfinite(out).all()
 
 
-def test_token_batches_cover_every_index_once_longest_first():
+def test_longest_first_covers_every_index_once_longest_first():
     lengths = [5, 90, 12, 90, 1, 40, 7]
-    batches = token_batches(lengths, 3)
+    batches = longest_first(lengths, 3)
     flat = [i for b in batches for i in b]
     assert sorted(flat) == list(range(len(lengths)))
     assert [len(b) for b in batches] == [3, 3, 1]
@@ -58,7 +59,7 @@ def test_default_backend_falls_back_to_torch_without_the_onnx_package(monkeypatc
 
 @pytest.fixture(scope="module")
 def onnx():
-    from qa.embed import load_encoder
+    from qa.encoders import load_encoder
 
     return load_encoder("onnx-int8")
 
@@ -98,7 +99,7 @@ def test_progress_reports_reach_the_total(onnx):
 
 @pytest.mark.slow
 def test_onnx_embeddings_match_the_torch_model(onnx):
-    from qa.embed import load_encoder
+    from qa.encoders import load_encoder
 
     torch_enc = load_encoder("torch")
     texts = [

