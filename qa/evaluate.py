@@ -37,15 +37,6 @@ def retrieve(engine, items: Sequence[GoldItem], retriever: str, k: int, progress
     return out
 
 
-def answer_layer_available() -> str | None:
-    """None when qa.answer can be imported, else why not (the answer metrics are skipped)."""
-    try:
-        import qa.answer  # noqa: F401
-    except ImportError as exc:
-        return f"answer metrics skipped: the answer layer is not available ({exc})"
-    return None
-
-
 def answer_all(engine, items: Sequence[GoldItem], retriever: str, progress: Progress | None = None, batch: int = 16):  # type: ignore[no-untyped-def]
     out: list[Any] = []
     for a, b in _batches(len(items), batch):
@@ -160,11 +151,6 @@ def evaluate(
     """Run every retriever (and the answer layer on top of it) over the gold set."""
     items = gold.items
     notes: list[str] = []
-    if answers:
-        missing = answer_layer_available()
-        if missing:
-            notes.append(missing)
-            answers = False
     depth = max(k, max(RECALL_KS))
     result: dict[str, Any] = {
         "gold": str(gold.path),

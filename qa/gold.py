@@ -254,8 +254,3 @@ def collapse_ranking(item: GoldItem, passages: list[Passage]) -> list[str]:
         else:
             out.append(p.pid)
     return out
-
-
-def evidence_in_text(unit_text: str, text: str) -> bool:
-    """Is the evidence verbatim (whitespace collapsed, any case) in a file's text?"""
-    return normalize(unit_text) in normalize(text)

@@ -139,8 +139,7 @@ def _fake_gold(tmp_path: Path) -> Path:
     )
 
 
-def test_evaluate_numbers_on_a_fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(E, "answer_layer_available", lambda: None)
+def test_evaluate_numbers_on_a_fake_engine(tmp_path: Path) -> None:
     result = E.evaluate(FakeEngine(), load_gold(_fake_gold(tmp_path)), ["hybrid"], k=10)
     r = result["retrievers"]["hybrid"]
     ret = r["retrieval"]
@@ -162,9 +161,8 @@ def test_evaluate_numbers_on_a_fake_engine(tmp_path: Path, monkeypatch: pytest.M
     assert fails["3"]["abstained"] is True
 
 
-def test_run_and_qrels_files_parse_with_ranx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_and_qrels_files_parse_with_ranx(tmp_path: Path) -> None:
     ranx = pytest.importorskip("ranx")
-    monkeypatch.setattr(E, "answer_layer_available", lambda: None)
     gold = load_gold(_fake_gold(tmp_path))
     result = E.evaluate(FakeEngine(), gold, ["hybrid"], k=10, answers=False)
     E.write_trec_run(tmp_path / "run.txt", result["retrievers"]["hybrid"]["_rankings"], tag="qa-hybrid")

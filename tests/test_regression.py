@@ -1,0 +1,54 @@
+"""Retrieval quality pinned, as Pyserini pins its regressions: a change that loses recall fails CI.
+
+Two fixed measurements, each retriever:
+- the dev gold set on the bundled corpus (tests/data/dev_gold.jsonl, measuring only — nothing
+  is fitted to it), evidence-unit recall and MRR as `qa eval` reports them;
+- a fixed sample of SQuAD v1.1 questions on the test articles (qa.squad_split, 300 questions,
+  seed 0), document recall and MRR as `qa eval --squad` reports them.
+The numbers are the ones docs/evaluation.md gives. When a change moves them on purpose (a better
+chunker, another model), measure again, say why in the commit, and update both places.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+TOLERANCE = 0.01  # int8 kernels may round differently on another CPU; a real loss is larger
+
+DEV_GOLD = {  # measured 2026-12-02 on the onnx-int8 encoder, default chunking
+    "hybrid": {"recall@1": 0.6221, "recall@5": 0.8951, "recall@10": 0.9310, "mrr@10": 0.7717},
+    "dense": {"recall@1": 0.4756, "recall@5": 0.8190, "recall@10": 0.9037, "mrr@10": 0.6722},
+    "bm25": {"recall@1": 0.6710, "recall@5": 0.8319, "recall@10": 0.8779, "mrr@10": 0.7829},
+}
+SQUAD_SAMPLE = {"split": "test", "sample": 300, "seed": 0, "version": "1.1"}
+SQUAD = {  # measured 2026-12-02, same settings
+    "hybrid": {"recall@1": 0.8167, "recall@5": 0.9900, "recall@20": 0.9967, "mrr@10": 0.8939},
+    "dense": {"recall@1": 0.7067, "recall@5": 0.9400, "recall@20": 0.9900, "mrr@10": 0.8058},
+    "bm25": {"recall@1": 0.8767, "recall@5": 0.9767, "recall@20": 0.9867, "mrr@10": 0.9189},
+}
+
+
+def _off(got: dict[str, float], want: dict[str, float]) -> dict[str, tuple[float, float]]:
+    return {k: (round(got[k], 4), v) for k, v in want.items() if abs(got[k] - v) > TOLERANCE}
+
+
+def test_dev_gold_retrieval_is_pinned(seeds_engine) -> None:
+    from qa.evaluate import evaluate
+    from qa.gold import load_gold
+
+    res = evaluate(seeds_engine, load_gold(ROOT / "tests" / "data" / "dev_gold.jsonl"), retrievers=tuple(DEV_GOLD), answers=False)
+    off = {name: _off(res["retrievers"][name]["retrieval"], want) for name, want in DEV_GOLD.items()}
+    assert not any(off.values()), f"(got, pinned) beyond ±{TOLERANCE}: {off}"
+
+
+def test_squad_sample_retrieval_is_pinned() -> None:
+    from qa import benchmarks as B
+
+    bench = B.load_squad(**SQUAD_SAMPLE)  # type: ignore[arg-type]
+    out = B.run_benchmark(B.open_bench_engine(bench), bench, retrievers=tuple(SQUAD), recall_ks=(1, 5, 20))
+    off = {name: _off(out["retrievers"][name], want) for name, want in SQUAD.items()}
+    assert not any(off.values()), f"(got, pinned) beyond ±{TOLERANCE}: {off}"
