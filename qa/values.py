@@ -16,9 +16,11 @@ DATE = "date"
 DURATION = "duration"
 VALUE_KINDS = (DATE, DURATION, NUMBER)  # the order matters: "six weeks" is a duration, "May 2023" a date
 
-_MONTHS = (
+# month names, full names before abbreviations (alternation takes the first that matches);
+# the one list of them: clean.py's dateline finder uses it too (case-insensitively)
+MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
-    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Janaury"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
 )
 _WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _NUM_WORD = (
@@ -35,9 +37,9 @@ NUMBER_RE = re.compile(rf"(?<![\w.,/\-–—])(?:{_NUMBER_CORE}|(?i:{_FRACTION})
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
 DATE_RE = re.compile(
     rf"(?:(?:early|mid|late)[- ])?(?:(?:{_WEEKDAYS}),?\s)?"
-    rf"(?:(?:{_MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s{_YEAR})?"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{_MONTHS})(?:,?\s{_YEAR})?"
-    rf"|(?:{_MONTHS})(?:\s(?:of\s)?{_YEAR})?"
+    rf"(?:(?:{MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s{_YEAR})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{MONTHS})(?:,?\s{_YEAR})?"
+    rf"|(?:{MONTHS})(?:\s(?:of\s)?{_YEAR})?"
     rf"|(?:{_WEEKDAYS})"
     rf"|{_YEAR}s?)\b"
 )

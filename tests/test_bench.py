@@ -89,12 +89,13 @@ def test_quick_bench_json_has_every_measurement(tmp_path: Path):
     assert set(lat["search"]) == {"hybrid", "dense", "bm25"}
     for s in lat["search"].values():
         assert s["n"] >= 10 and 0 < s["p50_ms"] <= s["p95_ms"]
+    assert lat["ask"], "the answer layer (the reader) is always there: ask latency is measured"
     for a in lat["ask"].values():
-        assert a is None or 0 < a["p50_ms"] <= a["p95_ms"]
+        assert a is not None and a["n"] >= 1 and 0 < a["p50_ms"] <= a["p95_ms"]
 
     cli = r["cli"]
     assert cli["help_seconds"] > 0 and cli["cold_error"] is None and cli["cold_seconds"] > 0
-    assert cli["cold_peak_rss_bytes"] is None or cli["cold_peak_rss_bytes"] > 10 * 2**20
+    assert cli["cold_peak_rss_bytes"] > 10 * 2**20  # getrusage(RUSAGE_CHILDREN) on Linux
     assert r["peak_rss_bytes"] > 10 * 2**20
 
     (dense_row,) = r["scale_dense"]
@@ -102,7 +103,7 @@ def test_quick_bench_json_has_every_measurement(tmp_path: Path):
         assert dense_row[kind]["index_bytes"] >= dense_row["passages"] * 384 * 4
         assert 0 < dense_row[kind]["p50_ms"] <= dense_row[kind]["p95_ms"]
     assert dense_row["flat"]["recall_at_10"] == 1.0
-    assert 0.0 <= dense_row["hnsw"]["recall_at_10"] <= 1.0
+    assert 0.8 <= dense_row["hnsw"]["recall_at_10"] <= 1.0  # approximate, but not far off exact search
     (bm25_row,) = r["scale_bm25"]
     assert bm25_row["passages"] == dense_row["passages"] and bm25_row["index_bytes"] > 0
 
