@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from .config import IndexSettings
 from .errors import IndexError_, QAError
 from .records import Corpus, Passage
 from .safe_text import plural
+
+if TYPE_CHECKING:
+    from .encoders import Encoder
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -61,6 +64,18 @@ class Index:
     @property
     def backend(self) -> str:
         return str(self.manifest["backend"])
+
+    def all_vectors(self) -> np.ndarray:
+        """Every stored vector, row i = passage i (read back from FAISS: flat and HNSW both keep them)."""
+        n = int(self.vectors.ntotal)
+        if not n:
+            return np.zeros((0, int(self.vectors.d)), dtype=np.float32)
+        return np.asarray(self.vectors.reconstruct_n(0, n), dtype=np.float32)
+
+    def vectors_by_text(self) -> dict[str, np.ndarray]:
+        """{embedded text (index_text): its stored vector}: what a re-index may reuse without embedding."""
+        vectors = self.all_vectors()
+        return {index_text(p): vectors[i] for i, p in enumerate(self.passages)}
 
 
 # ---------------------------------------------------------------- locking and atomic swap
@@ -209,10 +224,20 @@ def build_index(
     progress: BuildProgress | None = None,
     notify: Callable[[str], None] | None = None,
     corpus: Corpus | None = None,
+    incremental: bool = True,
+    encoder: Encoder | None = None,
 ) -> Index:
-    """Read, chunk, embed and index `paths` into `index_dir`, replacing it atomically."""
+    """Read, chunk, embed and index `paths` into `index_dir`, replacing it atomically.
+
+    With `incremental` (the default) and a compatible index already at `index_dir` (same
+    model, backend, chunking and paths), only passages whose embedded text is new are
+    embedded; the others keep their stored vectors (qa.incremental). The result is the same
+    as a full build's. `encoder` overrides the settings' encoder (a seam for tests and tools).
+    What changed is recorded in the manifest under "changes".
+    """
     from . import dense
     from .encoders import load_encoder
+    from .incremental import Changes, file_changes, previous_index, recorded_hashes, reuse_plan
     from .ingest import corpus_fingerprint, load_corpus
     from .lexical import Bm25Index
 
@@ -237,13 +262,31 @@ def build_index(
         if progress:
             progress("read", 1, 1)
 
-        encoder = load_encoder(settings.backend)
+        old_manifest = _readable_manifest(index_dir)
+        old = previous_index(index_dir, settings, paths) if incremental else None
+        encoder = encoder or load_encoder(settings.backend)
         texts = [index_text(p) for p in passages]
+        vectors, missing = reuse_plan(texts, old)
         enc_started = time.perf_counter()
-        vectors = encoder.encode(
-            texts, batch_size=getattr(encoder, "batch_size", 32), progress=(lambda d, t: progress("embed", d, t)) if progress else None
-        )
+        if missing:
+            fresh = encoder.encode(
+                [texts[i] for i in missing],
+                batch_size=getattr(encoder, "batch_size", 32),
+                progress=(lambda d, t: progress("embed", d, t)) if progress else None,
+            )
+            if vectors is None:
+                vectors = fresh
+            else:
+                vectors[missing] = fresh
+        assert vectors is not None  # texts is non-empty: either reused or embedded
         encode_seconds = time.perf_counter() - enc_started
+        changes = Changes(
+            *file_changes(recorded_hashes(old_manifest), corpus.file_hashes),
+            embedded=len(missing),
+            reused=len(texts) - len(missing),
+            incremental=old is not None,
+        )
+        del old  # its vectors are copied; free the old FAISS and BM25 before building the new ones
 
         tmp = index_dir.parent / f".{index_dir.name}.{TMP_TAG}{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -271,6 +314,7 @@ def build_index(
                     "root": corpus.root,
                     "fingerprint": fingerprint,
                     "files": list(corpus.files),
+                    "file_hashes": dict(corpus.file_hashes),  # what the next re-index compares
                     "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
                 },
                 "counts": {
@@ -279,9 +323,10 @@ def build_index(
                     "passages": len(passages),
                     "skipped": len(corpus.skipped),
                 },
+                "changes": changes.to_json(),
                 "timings": {
                     "encode_seconds": round(encode_seconds, 3),
-                    "passages_per_second": round(len(passages) / max(encode_seconds, 1e-9), 2),
+                    "passages_per_second": _embedding_rate(len(missing), encode_seconds, old_manifest),
                     "build_seconds": round(time.perf_counter() - started, 3),
                 },
                 "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -303,6 +348,25 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return Index(index_dir, manifest, passages, faiss_index, bm25)
+
+
+def _readable_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest now at `index_dir` if there is a valid one (for the change counts), else None."""
+    try:
+        return read_manifest(index_dir)
+    except (QAError, OSError):
+        return None
+
+
+def _embedding_rate(embedded: int, seconds: float, old_manifest: dict[str, Any] | None) -> float:
+    """Passages embedded per second; a re-index that embedded (almost) nothing keeps the last measured rate."""
+    if embedded >= 32 or not old_manifest:
+        return round(embedded / max(seconds, 1e-9), 2) if embedded else 0.0
+    timings = old_manifest.get("timings")
+    rate = timings.get("passages_per_second") if isinstance(timings, dict) else None
+    if isinstance(rate, int | float) and rate > 0:
+        return float(rate)
+    return round(embedded / max(seconds, 1e-9), 2) if embedded else 0.0
 
 
 def _manifest_text(manifest: dict[str, Any]) -> str:
@@ -435,4 +499,4 @@ def load_index(index_dir: Path) -> Index:
 
 def passage_vectors(index: Index) -> np.ndarray:
     """All stored vectors (for tools that need them, e.g. benchmarks)."""
-    return index.vectors.reconstruct_n(0, index.vectors.ntotal)
+    return index.all_vectors()

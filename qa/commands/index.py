@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -39,56 +38,63 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backen
 
     from ..config import default_index_dir, default_settings
     from ..engine import resolve_paths
-    from ..errors import IndexError_
-    from ..store import build_index, read_manifest, staleness
 
     corpus = resolve_paths(list(paths) or _recorded_corpus(index_dir))
     target = index_dir or default_index_dir(corpus)
     settings = default_settings()
     if backend:
         settings = replace(settings, backend=backend)
-    started = time.perf_counter()
-    reason = "forced" if force else None
-    if not force:
-        try:
-            manifest = read_manifest(target)
-            reason = staleness(manifest, corpus, settings)
-            if reason is None and manifest.get("backend") != settings.backend:
-                reason = f"it was built with the {manifest.get('backend')} encoder"
-        except IndexError_ as exc:
-            reason = str(exc) if target.exists() else "no index yet"
-    if reason is None:
-        summary = {"index_dir": str(target), "status": "up to date", **manifest["counts"]}
-    else:
-        with build_progress(quiet or as_json) as progress:
-            index = build_index(corpus, target, settings, progress=progress, notify=notify)
-        summary = {
-            "index_dir": str(target),
-            "status": "built",
-            "reason": reason,
-            **index.manifest["counts"],
-            "seconds": round(time.perf_counter() - started, 2),
-            "passages_per_second": index.manifest["timings"]["passages_per_second"],
-            "skipped_files": index.manifest["corpus"]["skipped"],
-        }
+    from ..incremental import refresh_index
+
+    with build_progress(quiet or as_json) as progress:
+        result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify)
+    summary = summary_of(result)
     if as_json:
         print_json(summary)
-        return
+    else:
+        print_summary(summary)
+
+
+def summary_of(result) -> dict:  # type: ignore[no-untyped-def]
+    """The `qa index --json` object for a refresh (qa.incremental.Refresh)."""
+    manifest = result.manifest
+    summary = {"index_dir": str(result.index_dir), "status": result.status, **manifest.get("counts", {})}
+    if result.status == "built":
+        summary.update(
+            reason=result.reason,
+            seconds=round(result.seconds, 2),
+            passages_per_second=manifest["timings"]["passages_per_second"],
+            skipped_files=manifest["corpus"]["skipped"],
+        )
+    summary["changes"] = result.changes.to_json()
+    return summary
+
+
+def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
+    """The human summary of `qa index`: one line of counts, one of changes, then skipped files."""
     from rich.text import Text
 
-    from ..safe_text import printable
-
     out = stdout_console()
+    target = summary["index_dir"]
     if summary["status"] == "up to date":
         out.print(Text(f"Index {target} is up to date: {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} (use --force to rebuild)."), soft_wrap=True)
         return
+    from ..incremental import Changes
+
+    changes = Changes.from_json(summary.get("changes")) or Changes()
+    if changes.incremental:
+        how = f"{_n(changes.embedded, 'passage')} embedded, {changes.reused:,} reused"
+    else:
+        how = f"{summary['passages_per_second']:.1f} passages/s embedding"
     out.print(
         Text(
             f"Indexed {_n(summary['files'], 'file')} → {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} "
-            f"in {summary['seconds']:.1f} s ({summary['passages_per_second']:.1f} passages/s embedding) → {target}"
+            f"in {summary['seconds']:.1f} s ({how}) → {target}"
         ),
         soft_wrap=True,  # summary lines stay one line each, whatever the terminal width
     )
+    if changes.incremental:
+        out.print(Text(f"Files: {changes.files_line()}."), soft_wrap=True)
     for line in skip_lines(summary["skipped_files"]):
         out.print(Text(line, style="yellow"), soft_wrap=True)
     if summary["skipped_files"]:

@@ -1,0 +1,192 @@
+"""Incremental re-indexing: what changed since the last build, and which vectors can be kept.
+
+Embedding is the one expensive step of a build (reading, cleaning, chunking and BM25 are
+cheap), so a re-index reuses the stored vector of every passage whose embedded text is
+already in the old index and embeds only the rest. Reuse is keyed by the embedded text, not
+by file: cleaning one file depends on the others (lines repeated across files are dropped as
+boilerplate), so a file whose bytes did not change may still yield other passages, and a
+key on the text itself can never reuse a vector for text it was not computed from.
+
+The file-level counts (added / changed / removed / unchanged) come from the per-file hashes
+the manifest records; they are what the user is told, not what decides reuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .config import IndexSettings
+    from .store import Index
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a build changed: files by their hashes, passages by whether they were embedded."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0  # passages run through the encoder in this build
+    reused: int = 0  # passages whose vector was read back from the previous index
+    incremental: bool = False  # False: a full build (no usable previous index, or --force)
+
+    def files_line(self) -> str:
+        """ "3 added, 1 changed, 2 removed, 994 unchanged" (files)."""
+        return f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged"
+
+    def passages_line(self) -> str:
+        return f"{self.embedded} passages embedded, {self.reused} reused"
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any] | None) -> Changes | None:
+        if not isinstance(obj, Mapping):
+            return None
+        try:
+            return cls(**{k: obj[k] for k in cls.__dataclass_fields__ if k in obj})
+        except TypeError:
+            return None
+
+
+def file_changes(old: Mapping[str, str] | None, new: Mapping[str, str]) -> tuple[int, int, int, int]:
+    """(added, changed, removed, unchanged) between two {file: sha256} maps.
+
+    With no previous map (no index yet, or one built before hashes were recorded) every
+    file counts as added.
+    """
+    old = old or {}
+    added = sum(1 for f in new if f not in old)
+    changed = sum(1 for f, h in new.items() if f in old and old[f] != h)
+    removed = sum(1 for f in old if f not in new)
+    return added, changed, removed, len(new) - added - changed
+
+
+def recorded_hashes(manifest: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The {file: sha256} map a manifest records, or None when it has none (or a malformed one)."""
+    corpus = (manifest or {}).get("corpus")
+    hashes = corpus.get("file_hashes") if isinstance(corpus, Mapping) else None
+    if not isinstance(hashes, Mapping):
+        return None
+    return {str(k): str(v) for k, v in hashes.items()}
+
+
+def compatible(manifest: Mapping[str, Any], settings: IndexSettings, paths: Sequence[Path]) -> bool:
+    """May this index's vectors be reused for `settings` and `paths`? Same model, backend, chunking, paths.
+
+    Another backend rounds differently (int8 against float32), so its vectors would make the
+    result differ from a full build; other chunking makes other passages anyway.
+    """
+    try:
+        return (
+            manifest["model"] == settings.model
+            and manifest["backend"] == settings.backend
+            and manifest["chunk"] == settings.chunk.to_json()
+            and sorted(manifest["corpus"].get("paths", [])) == sorted(str(Path(p).resolve()) for p in paths)
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def previous_index(index_dir: Path, settings: IndexSettings, paths: Sequence[Path]) -> Index | None:
+    """The index now at `index_dir` when its vectors may be reused, else None (a full build follows).
+
+    Anything unreadable or inconsistent is simply not reused: the build then does what a
+    full build does, so a damaged index never makes a re-index fail.
+    """
+    from .errors import QAError
+    from .store import load_index, read_manifest
+
+    try:
+        if not compatible(read_manifest(index_dir), settings, paths):
+            return None
+        return load_index(index_dir)
+    except (QAError, OSError):
+        return None
+
+
+def reuse_plan(texts: Sequence[str], old: Index | None) -> tuple[np.ndarray | None, list[int]]:
+    """(vectors with reused rows filled in, indices of `texts` still to embed).
+
+    The array is None when there is no previous index; rows listed as missing are zeros
+    until the caller fills them with freshly embedded vectors.
+    """
+    if old is None or not texts:
+        return None, list(range(len(texts)))
+    stored = old.vectors_by_text()
+    if not stored:
+        return None, list(range(len(texts)))
+    dim = next(iter(stored.values())).shape[0]
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    missing: list[int] = []
+    for i, text in enumerate(texts):
+        vec = stored.get(text)
+        if vec is None:
+            missing.append(i)
+        else:
+            out[i] = vec
+    return out, missing
+
+
+@dataclass
+class Refresh:
+    """The outcome of bringing an index up to date: left as it was, or (re)built."""
+
+    index_dir: Path
+    status: str  # "up to date" or "built"
+    reason: str | None  # why it was built (None when up to date)
+    manifest: dict[str, Any]
+    index: Index | None  # the new index when built
+    changes: Changes
+    seconds: float
+
+
+def refresh_index(
+    paths: Sequence[Path],
+    index_dir: Path,
+    settings: IndexSettings,
+    force: bool = False,
+    progress: Any = None,
+    notify: Any = None,
+) -> Refresh:
+    """Build `index_dir` from `paths` unless it is already up to date (incrementally when it can be).
+
+    The one policy shared by `qa index` and the watchers: an index whose fingerprint, model,
+    backend, chunking and paths match is left alone; `force` always rebuilds in full.
+    """
+    import time
+
+    from .errors import IndexError_
+    from .store import build_index, read_manifest, staleness
+
+    started = time.perf_counter()
+    reason: str | None = "forced" if force else None
+    manifest: dict[str, Any] = {}
+    if not force:
+        try:
+            manifest = read_manifest(index_dir)
+            reason = staleness(manifest, paths, settings)
+            if reason is None and manifest.get("backend") != settings.backend:
+                reason = f"it was built with the {manifest.get('backend')} encoder"
+        except IndexError_ as exc:
+            reason = str(exc) if index_dir.exists() else "no index yet"
+    if reason is None:
+        files = manifest.get("counts", {}).get("files", 0)
+        passages = manifest.get("counts", {}).get("passages", 0)
+        unchanged = Changes(unchanged=int(files), reused=int(passages), incremental=True)
+        return Refresh(index_dir, "up to date", None, manifest, None, unchanged, time.perf_counter() - started)
+    index = build_index(paths, index_dir, settings, progress=progress, notify=notify, incremental=not force)
+    changes = Changes.from_json(index.manifest.get("changes")) or Changes()
+    return Refresh(index_dir, "built", reason, index.manifest, index, changes, time.perf_counter() - started)
