@@ -29,7 +29,7 @@ from typing import Any
 
 from .values import VALUE_KINDS, canonical, compatible, find_values
 from .errors import QAError
-from .metrics import squad_normalize
+from .values import normalize_answer as squad_normalize
 from .reader import Reader, Reading
 from .reader import Span as ReaderSpan
 from .records import Answer, Candidate, Hit, Source

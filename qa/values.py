@@ -9,6 +9,7 @@ tell when sources disagree; retrieval uses `acronym_in` to search an acronym its
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 NUMBER = "number"
@@ -179,3 +180,14 @@ def acronym_in(question: str) -> str | None:
     acronym = (m.group(1) or m.group(2)).strip(".")
     return acronym if sum(ch.isupper() for ch in acronym) >= 2 else None
 
+
+_PUNCT = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """The official SQuAD normalisation: lower, drop punctuation, drop articles, fix spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCT)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())

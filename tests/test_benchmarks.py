@@ -1,4 +1,4 @@
-"""Public-benchmark plumbing (qa/benchmarks.py) on tiny SQuAD-layout files written here."""
+"""Public-benchmark plumbing (qa/eval/public.py) on tiny SQuAD-layout files written here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa import benchmarks as B
+from qa.eval import public as B
 
 PARAGRAPHS = [
     {"pid": "Andes__000", "title": "Andes", "text": "The Andes are the longest continental mountain range in the world, about 7,000 km long."},

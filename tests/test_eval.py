@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import evaluate as E
+from qa.eval import evaluate as E
 from qa.cli import run
 from qa.errors import UsageError
-from qa.gold import load_gold
+from qa.eval.gold import load_gold
 from qa.records import Answer, Hit, Passage
 
 from conftest import write_corpus

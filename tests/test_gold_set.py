@@ -13,7 +13,7 @@ import pytest
 
 from qa.chunk import chunk_documents
 from qa.config import ChunkSettings
-from qa.gold import GoldItem, GoldSet, load_gold, normalize, satisfies
+from qa.eval.gold import GoldItem, GoldSet, load_gold, normalize, satisfies
 from qa.ingest import load_corpus
 from qa.records import Corpus
 

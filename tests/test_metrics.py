@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from qa import metrics as M
-from qa.gold import Evidence, GoldItem, collapse_ranking, normalize, satisfies
+from qa.eval import metrics as M
+from qa.eval.gold import Evidence, GoldItem, collapse_ranking, normalize, satisfies
 from qa.records import Passage
 
 # ------------------------------------------------------------------ ranking, by hand

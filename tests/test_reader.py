@@ -102,7 +102,7 @@ def test_cli_with_a_missing_model_says_so_in_one_line(tmp_path: Path) -> None:
     assert "reader model is missing" in proc.stderr and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
-# The shipped reader on a fixed sample of the SQuAD test articles (qa.squad_split), gold
+# The shipped reader on a fixed sample of the SQuAD test articles (qa.eval.squad_split), gold
 # paragraph: the numbers docs/evaluation.md reports for this sample. A change to the reader, its
 # decoding or its calibration that loses quality fails here.
 PINNED_SAMPLE = {"split": "test", "sample": 400, "seed": 0, "version": "2.0"}
@@ -112,7 +112,7 @@ TOLERANCE = 1.5  # points: int8 kernels round differently on other CPUs
 
 @pytest.mark.slow
 def test_shipped_reader_quality_is_pinned() -> None:
-    from qa import benchmarks as B
+    from qa.eval import public as B
 
     bench = B.load_squad(**PINNED_SAMPLE)  # type: ignore[arg-type]
     res = B.run_reading(bench)

@@ -3,7 +3,7 @@
 Two fixed measurements, each retriever:
 - the dev gold set on the bundled corpus (tests/data/dev_gold.jsonl, measuring only — nothing
   is fitted to it), evidence-unit recall and MRR as `qa eval` reports them;
-- a fixed sample of SQuAD v1.1 questions on the test articles (qa.squad_split, 300 questions,
+- a fixed sample of SQuAD v1.1 questions on the test articles (qa.eval.squad_split, 300 questions,
   seed 0), document recall and MRR as `qa eval --squad` reports them.
 The numbers are the ones docs/evaluation.md gives. When a change moves them on purpose (a better
 chunker, another model), measure again, say why in the commit, and update both places.
@@ -37,8 +37,8 @@ def _off(got: dict[str, float], want: dict[str, float]) -> dict[str, tuple[float
 
 
 def test_dev_gold_retrieval_is_pinned(seeds_engine) -> None:
-    from qa.evaluate import evaluate
-    from qa.gold import load_gold
+    from qa.eval.evaluate import evaluate
+    from qa.eval.gold import load_gold
 
     res = evaluate(seeds_engine, load_gold(ROOT / "tests" / "data" / "dev_gold.jsonl"), retrievers=tuple(DEV_GOLD), answers=False)
     off = {name: _off(res["retrievers"][name]["retrieval"], want) for name, want in DEV_GOLD.items()}
@@ -46,7 +46,7 @@ def test_dev_gold_retrieval_is_pinned(seeds_engine) -> None:
 
 
 def test_squad_sample_retrieval_is_pinned() -> None:
-    from qa import benchmarks as B
+    from qa.eval import public as B
 
     bench = B.load_squad(**SQUAD_SAMPLE)  # type: ignore[arg-type]
     out = B.run_benchmark(B.open_bench_engine(bench), bench, retrievers=tuple(SQUAD), recall_ks=(1, 5, 20))

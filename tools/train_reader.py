@@ -7,7 +7,7 @@
 Needs the training extra: pip install -e ".[train]" (torch is already a dependency).
 
 Data: ../shared/bench SQuAD v1.1 dev and v2.0 dev (or QA_BENCH_DIR), split **by article**
-(`qa.squad_split`): the v2.0 articles 1-24 in file order plus the 13 v1.1-only articles train,
+(`qa.eval.squad_split`): the v2.0 articles 1-24 in file order plus the 13 v1.1-only articles train,
 v2.0 articles 25-28 validate (checkpoint choice, calibration), v2.0 articles 29-35 are the test
 split every reported number comes from. Nothing from tests/data or seeds/ is read.
 
@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa import squad_split  # noqa: E402
+from qa.eval import squad_split  # noqa: E402
 from qa.reader import MODEL_DIR, Window, load_tokenizer, pad_batch, windows_for  # noqa: E402
 
 BUILD = ROOT / "build" / "reader"
@@ -264,8 +264,8 @@ def calibrate(args: argparse.Namespace) -> None:
     from sklearn.linear_model import LogisticRegression
 
     from qa import answer as A
-    from qa import benchmarks as B
-    from qa import metrics as M
+    from qa.eval import public as B
+    from qa.eval import metrics as M
 
     bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
     log(f"validation: {len(bench.queries)} questions ({sum(not a for a in bench.answers.values())} unanswerable), {len(bench.documents)} paragraphs")
@@ -313,7 +313,7 @@ def calibrate(args: argparse.Namespace) -> None:
             "validation": {"open_f1": round(f1_open, 2), "gold_paragraph_f1": round(f1_gold, 2), "questions": len(rows)},
         }
     )
-    from qa.squad_split import load
+    from qa.eval.squad_split import load
 
     cal["fitted_on"] = f"SQuAD dev validation articles {', '.join(load(args.bench).articles('validation'))}: {len(rows)} questions"
     target = MODEL_DIR / "calibration.json"

@@ -90,8 +90,8 @@ def command(
         _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version)
         return
 
-    from ..evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
-    from ..gold import load_gold
+    from ..eval.evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
+    from ..eval.gold import load_gold
 
     assert gold is not None
     gold_set = load_gold(gold)
@@ -117,8 +117,8 @@ def command(
 
 
 def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version="1.1") -> None:  # type: ignore[no-untyped-def]
-    from .. import benchmarks as B
-    from ..evaluate import run_path, write_qrels, write_trec_run
+    from ..eval import public as B
+    from ..eval.evaluate import run_path, write_qrels, write_trec_run
     from .common import build_progress
 
     if squad:

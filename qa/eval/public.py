@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from . import metrics as M
-from .config import RETRIEVERS, IndexSettings, default_settings, index_root
-from .errors import IndexError_, UsageError
-from .records import Corpus, Document, Hit, LineSpan
+from ..config import RETRIEVERS, IndexSettings, default_settings, index_root
+from ..errors import IndexError_, UsageError
+from ..records import Corpus, Document, Hit, LineSpan
 
 SQUAD_VERSIONS = ("1.1", "2.0")
 SQUAD_PARAGRAPHS = "squad-dev-v{version}.paragraphs.jsonl"
@@ -162,9 +162,9 @@ def open_bench_engine(
     notify: Callable[[str], None] | None = None,
 ):  # type: ignore[no-untyped-def]
     """The Engine over the benchmark's documents, from the cached index when it is current."""
-    from .engine import Engine
-    from .retrieve import Searcher
-    from .store import build_index, load_index, read_manifest, staleness
+    from ..engine import Engine
+    from ..retrieve import Searcher
+    from ..store import build_index, load_index, read_manifest, staleness
 
     settings = settings or default_settings()
     target = Path(index_dir) if index_dir else bench_index_dir(bench)
@@ -302,7 +302,7 @@ def reliability(conf_right: Sequence[tuple[float, bool]], edges: Sequence[float]
 
 def best_span_text(reading: Any, context: str) -> str | None:
     """The reader's best span in a one-paragraph reading, trimmed as answers are (None: no span)."""
-    from .answer import trim_span
+    from ..answer import trim_span
 
     if not reading.spans:
         return None
@@ -314,7 +314,7 @@ def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int =
     """Reading comprehension, the setting published readers report: each question with its
     own gold paragraph; abstain when "no answer" beats the best span by the margin calibrated
     on the validation articles."""
-    from .answer import reader
+    from ..answer import reader
 
     r = reader()
     margin = float(r.calibration["gold_paragraph_margin"])
@@ -338,7 +338,7 @@ def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batc
     """Open retrieval: `qa ask`'s answer (hybrid, top 5 passages) to every question, scored as
     SQuAD scores it (see `squad_scores`); hit@1 (a gold answer inside the returned sentence)
     is over answerable questions."""
-    from .answer import abstain_below
+    from ..answer import abstain_below
 
     threshold = abstain_below()
     qids = list(bench.queries)

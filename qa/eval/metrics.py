@@ -15,10 +15,10 @@ and bag-of-tokens F1 are each the maximum over the gold answers.
 from __future__ import annotations
 
 import math
-import re
-import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
+
+from ..values import normalize_answer
 
 # ------------------------------------------------------------------ ranking
 
@@ -88,16 +88,9 @@ def mean_metrics(rows: Sequence[dict[str, float]]) -> dict[str, float]:
 
 # ------------------------------------------------------------------ answers (SQuAD)
 
-_PUNCT = set(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
-
-def squad_normalize(text: str) -> str:
-    """The official SQuAD normalisation: lower, drop punctuation, drop articles, fix spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in _PUNCT)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
+# the official SQuAD normalisation lives with the runtime's answer comparison (qa.values), which
+# merges equal answers by it: scoring and merging must agree on what "the same answer" is
+squad_normalize = normalize_answer
 
 
 def exact_match(prediction: str | None, gold: Sequence[str]) -> float:
