@@ -26,7 +26,7 @@ def answer_options(f: Any) -> Any:
         type=click.FloatRange(min=0.0, max=1.0),
         default=None,
         help="Confidence below which the answer is 'not found in the sources' "
-        "(default: the threshold calibrated on the dev gold set).",
+        "(default: the reader's threshold, calibrated on the SQuAD validation articles; 0 never abstains).",
     )(f)
     return f
 
