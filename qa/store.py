@@ -495,8 +495,3 @@ def load_index(index_dir: Path) -> Index:
         raise IndexError_(f"index {index_dir} has vectors of size {vectors.d}, manifest says {manifest['dimension']}; {hint}")
     index = Index(index_dir, manifest, passages, vectors, bm25)
     return index
-
-
-def passage_vectors(index: Index) -> np.ndarray:
-    """All stored vectors (for tools that need them, e.g. benchmarks)."""
-    return index.all_vectors()
