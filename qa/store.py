@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +59,6 @@ class Index:
     passages: list[Passage]
     vectors: Any  # faiss.Index
     bm25: Any  # qa.lexical.Bm25Index
-    _by_pid: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def backend(self) -> str:
