@@ -54,6 +54,11 @@ class Engine:
         fusion: str = "rrf",
     ) -> Engine:
         index = open_index(paths, index_dir, settings, build_missing, progress, notify)
+        return cls.for_index(index, fusion=fusion)
+
+    @classmethod
+    def for_index(cls, index: Index, fusion: str = "rrf") -> Engine:
+        """An engine over an index already loaded or just built (a watcher's re-index swaps one in)."""
         from .retrieve import Searcher
 
         return cls(index=index, searcher=Searcher(index, fusion=fusion))

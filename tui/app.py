@@ -83,8 +83,13 @@ class QaApp(App[None]):
         engine: Engine | None = None,
         engine_factory: EngineFactory | None = None,
         min_score: float | None = None,
+        watch: bool = False,
+        watch_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        self.watch = watch  # keep the index current as the documents change (qa.watch)
+        self.watch_options = watch_options or {}  # e.g. debounce_ms for tests
+        self._stop_watch: threading.Event | None = None
         self.retriever = retriever
         self.k = k
         self.min_score = min_score
@@ -179,14 +184,68 @@ class QaApp(App[None]):
 
     def _engine_ready(self, engine: Engine) -> None:
         self.engine = engine
+        self._set_status(self._ready_status(engine))
+        self._pump()
+        if self.watch and self._stop_watch is None:
+            self.start_watching(engine)
+
+    def _ready_status(self, engine: Engine, note: str | None = None) -> Text:
         counts = engine.index.manifest.get("counts", {})
         status = Text("Ready", style="bold green")
+        if self.watch:  # what changed first: a long corpus path must not crop it off the line
+            status.append(" (watching)", style="green")
+        if note:
+            status.append(f" · {printable(note)}", style="italic")
         articles = counts.get("documents")
         shown = plural(articles, "article") if isinstance(articles, int) else "? articles"
         status.append(f" · {printable(self.corpus_label or _corpus_label(engine))} · {shown}, ")
         status.append(f"{plural(counts.get('passages', len(engine.index.passages)), 'passage')} · {self.retriever}")
-        self._set_status(status)
+        return status
+
+    # ------------------------------------------------------------------ watching
+
+    def start_watching(self, engine: Engine) -> None:
+        """Re-index in a background thread as the documents change; questions meanwhile are
+        answered from the index in use, and the new one is swapped in when its build is done."""
+        from qa.watch import Watcher, start_in_thread
+
+        def progress(stage: str, done: int, total: int) -> None:
+            label = STAGES.get(stage, stage)
+            self._from_thread(self._set_status, Text(f"Documents changed: updating the index: {label} {done}/{total}", style="italic"))
+
+        try:
+            watcher = Watcher.for_index(engine.index, progress=progress, **self.watch_options)
+        except (KeyError, TypeError, ValueError) as exc:  # an index without a usable manifest: no watch, no crash
+            self.notify(f"Cannot watch this index: {printable(str(exc))}", severity="warning", markup=False)
+            return
+        self._stop_watch = start_in_thread(watcher, self._on_watch_update, self._on_watch_error)
+
+    def _on_watch_update(self, update: Any) -> None:
+        """In the watcher's thread: open the new engine there, then hand it to the UI."""
+        if update.refresh is None or update.refresh.index is None:
+            self._from_thread(self._watch_failed, update.line())
+            return
+        from qa.engine import Engine
+
+        self._from_thread(self._engine_swapped, Engine.for_index(update.refresh.index), update.line())
+
+    def _on_watch_error(self, exc: BaseException) -> None:
+        self._from_thread(self._watch_failed, f"stopped watching the documents: {exc or type(exc).__name__}")
+
+    def _engine_swapped(self, engine: Engine, line: str) -> None:
+        self.engine = engine  # answers already being computed finish on the old engine they were given
+        self._set_status(self._ready_status(engine, line))
+        self.notify(printable(line), title="Index", markup=False)
         self._pump()
+
+    def _watch_failed(self, line: str) -> None:
+        if self.engine is not None:
+            self._set_status(self._ready_status(self.engine, line))
+        self.notify(printable(line), title="Index", severity="warning", markup=False, timeout=10)
+
+    def on_unmount(self) -> None:
+        if self._stop_watch is not None:
+            self._stop_watch.set()
 
     def _engine_failed(self, exc: BaseException) -> None:
         self.failed = str(exc) or type(exc).__name__

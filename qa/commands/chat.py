@@ -29,9 +29,16 @@ from .common import retrieval_options
     default=None,
     help="Confidence below which an answer is 'not found in the sources' (default: the calibrated threshold).",
 )
-def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str, min_score: float | None) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep the index current while you chat: added, changed or removed files are re-indexed "
+    "(incrementally) in the background and the new index is swapped in when ready.",
+)
+def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str, min_score: float | None, watch: bool) -> None:
     """Chat with the documents in PATH... (files or folders of .txt/.md; default: the bundled
-    seeds/). The index is built on first run, with progress shown in the app.
+    seeds/). The index is built on first run, with progress shown in the app; with --watch it
+    follows the documents as they change (a status line says what changed).
 
     \b
     Keys: Enter ask · ↑/↓ history · F1 help · F2 sources · F3 copy answer
@@ -45,4 +52,4 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: 
         read_manifest(index_dir)
     from tui.app import QaApp
 
-    QaApp(paths=list(paths) or None, index_dir=index_dir, retriever=retriever, k=k, min_score=min_score).run()
+    QaApp(paths=list(paths) or None, index_dir=index_dir, retriever=retriever, k=k, min_score=min_score, watch=watch).run()

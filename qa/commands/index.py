@@ -27,12 +27,22 @@ from .common import build_progress, notify, print_json, stdout_console
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backend: str | None, as_json: bool, quiet: bool) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="After indexing, keep watching PATHS and re-index (incrementally) when files are added, "
+    "changed or removed; one line per update (a JSON line with --json). Ctrl+C stops.",
+)
+def command(
+    paths: tuple[Path, ...], index_dir: Path | None, force: bool, backend: str | None, as_json: bool, quiet: bool, watch: bool
+) -> None:
     """Build or refresh the index of PATHS (files or folders of .txt/.md; default: seeds/).
 
-    The index is written to a temporary directory and renamed into place, so an
-    interrupted build never leaves a broken index behind. An up-to-date index is
-    left as it is unless --force is given.
+    A refresh is incremental: files are re-read and re-cleaned, and only passages whose
+    text is new are embedded (the others keep their stored vectors); the summary counts
+    files added, changed, removed and unchanged. --force rebuilds everything. The index is
+    written to a temporary directory and renamed into place, so an interrupted build never
+    leaves a broken index behind. An up-to-date index is left as it is.
     """
     from dataclasses import replace
 
@@ -53,6 +63,35 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, force: bool, backen
         print_json(summary)
     else:
         print_summary(summary)
+    if watch:
+        watch_and_report(corpus, target, settings, as_json)
+
+
+def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """`--watch`: one line per re-index until Ctrl+C, which ends cleanly (exit 0, index intact:
+    a build cut short is atomic and leaves the previous index in place)."""
+    import json
+    import time
+
+    from ..safe_text import printable
+    from ..watch import Watcher
+
+    out = stdout_console()
+    notify(f"watching {', '.join(printable(str(p)) for p in corpus)} for changes (Ctrl+C to stop)")
+
+    def report(update) -> None:  # type: ignore[no-untyped-def]
+        if as_json:
+            click.echo(json.dumps(update.to_json(), ensure_ascii=False), nl=True)
+            return
+        from rich.text import Text
+
+        stamp = time.strftime("%H:%M:%S", time.localtime(update.at))
+        out.print(Text(f"{stamp} {printable(update.line())}", style="red" if update.error else ""), soft_wrap=True)
+
+    try:
+        Watcher(paths=list(corpus), index_dir=target, settings=settings).run(report)
+    except KeyboardInterrupt:
+        notify("stopped watching; the index is up to date as of the last update")
 
 
 def summary_of(result) -> dict:  # type: ignore[no-untyped-def]

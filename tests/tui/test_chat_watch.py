@@ -1,0 +1,44 @@
+"""`qa chat --watch` under Textual's Pilot: a file added while the chat runs is re-indexed in the
+background, the status line and a notification say so, and the next question is answered from
+the new index (real model, real FAISS, small corpus)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from chat_helpers import ask, run_app, screen_text, wait_for
+from conftest import write_corpus
+
+from tui.app import QaApp
+
+pytestmark = pytest.mark.slow
+
+LLAMA = "Llamas of Cusco\n\nLlamas carry salt from the Maras terraces to the Cusco market every Saturday.\n"
+
+
+def test_chat_watch_swaps_in_the_updated_index(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    app = QaApp(
+        paths=[corpus], index_dir=tmp_path / "idx", watch=True, watch_options={"debounce_ms": 400, "step_ms": 100}, k=3
+    )
+
+    async def script(pilot) -> None:  # type: ignore[no-untyped-def]
+        await wait_for(pilot, lambda: app.engine is not None and app._stop_watch is not None, timeout=120)
+        first = app.engine
+        before = await ask(pilot, "What do llamas carry to the Cusco market?")
+        assert before.answer is not None
+        assert all(s.passage.path != "llama.txt" for s in before.answer.sources)
+        assert "watching" in screen_text(app)
+
+        await pilot.pause(0.5)  # the OS watch is in place
+        (corpus / "llama.txt").write_text(LLAMA, encoding="utf-8")
+        await wait_for(pilot, lambda: app.engine is not first, timeout=60)
+        await wait_for(pilot, lambda: "index updated" in screen_text(app), timeout=10)
+        assert "documents changed: 1 added" in screen_text(app)
+
+        after = await ask(pilot, "What do llamas carry to the Cusco market?")
+        assert after.answer is not None
+        assert any(s.passage.path == "llama.txt" for s in after.answer.sources)
+
+    run_app(app, script, size=(120, 30))
