@@ -149,7 +149,7 @@ def _sentence_of(text: str, a: int, b: int) -> tuple[int, int]:
 def _source(hit: Hit, a: int, b: int, with_answer: bool, score: float, locator: Any) -> Source:
     p = hit.passage
     s0, s1 = _sentence_of(p.text, a, b)
-    lines = locator.lines_for(p, s0, s1) if locator is not None else None
+    lines, pages = locator.place(p, s0, s1) if locator is not None else (None, None)
     return Source(
         passage=p,
         rank=hit.rank,
@@ -162,6 +162,7 @@ def _source(hit: Hit, a: int, b: int, with_answer: bool, score: float, locator: 
         span_end=b if with_answer else None,
         score=round(score, 4),
         lines=lines,
+        pages=pages,
     )
 
 

@@ -78,7 +78,9 @@ def chunk_document(doc: Document, cfg: ChunkSettings) -> list[Passage]:
                 first = back
         prev_i = i
         start, end = units[first][0], units[j - 1][1]
-        line_start, line_end = doc.lines_for(start, end)
+        first_line, last_line = doc.lines_for(start, end)
+        page, line_start = doc.page_line(first_line)  # a PDF's lines count from 1 on each page
+        page_end, line_end = doc.page_line(last_line)
         passages.append(
             Passage(
                 pid=f"{doc.doc_id}:{ordinal}",
@@ -92,6 +94,10 @@ def chunk_document(doc: Document, cfg: ChunkSettings) -> list[Passage]:
                 line_end=line_end,
                 date=doc.date,
                 byline=doc.byline,
+                page=page,
+                page_end=page_end,
+                section=doc.section_at(start),
+                headings=tuple((at - start, h) for at, h in doc.headings if start < at < end),
             )
         )
     return passages

@@ -17,11 +17,14 @@ from pathlib import Path
 
 from .clean import clean_text, repeated_lines, split_lines
 from .errors import UsageError
+from .formats import SUFFIXES as FORMAT_SUFFIXES
+from .formats import Extracted, extract, is_extracted, to_documents
 from .records import Corpus, Document, Skipped
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
-INGEST_VERSION = "2"
+INGEST_VERSION = "3"  # 3: PDF, HTML and DOCX files are read (qa/formats)
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+READ_SUFFIXES = TEXT_SUFFIXES + FORMAT_SUFFIXES  # plain text, and what qa/formats reads
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf")
 
 
@@ -82,7 +85,7 @@ def _not_read_because(name: str) -> str | None:
     """Why a file of this name is not read (hidden, another type), or None to read it."""
     if name.startswith("."):
         return "hidden file"
-    if not name.lower().endswith(TEXT_SUFFIXES):
+    if not name.lower().endswith(READ_SUFFIXES):
         suffix = Path(name).suffix.lower()
         return f"not a supported type ({display_name(suffix)})" if suffix else "not a supported type (no extension)"
     return None
@@ -264,6 +267,8 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
     skipped = [Skipped(_shown(p, root), reason) for p, reason in walk_skipped]
     warnings: list[str] = []
     texts: dict[str, str] = {}
+    extracted: dict[str, Extracted] = {}  # PDF/HTML/DOCX: lines from qa/formats
+    order: list[str] = []  # files with text, in reading order
     read: list[str] = []
     fingerprint = Fingerprint()
     for f in files:
@@ -274,6 +279,16 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
             skipped.append(Skipped(rel, why or "unreadable"))
             continue
         read.append(rel)  # a regular file whose bytes were read: counted among "files"
+        if is_extracted(rel):
+            ex, why = extract(data, rel)
+            if ex is None:
+                skipped.append(Skipped(rel, why or "unreadable"))
+                continue
+            if ex.note:
+                warnings.append(f"{rel}: {ex.note}")
+            extracted[rel] = ex
+            order.append(rel)
+            continue
         text, note = _decode_read(data)
         if text is None:
             skipped.append(Skipped(rel, note or "unreadable"))
@@ -281,10 +296,11 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
         if note:
             warnings.append(f"{rel}: {note}")
         texts[rel] = text
+        order.append(rel)
     repeated = repeated_lines(split_lines(t) for t in texts.values()) if len(texts) > 1 else frozenset()
     documents: list[Document] = []
-    for rel, text in texts.items():
-        docs = clean_text(text, rel, repeated)
+    for rel in order:
+        docs = to_documents(extracted[rel], rel) if rel in extracted else clean_text(texts[rel], rel, repeated)
         if not docs:
             skipped.append(Skipped(rel, "no text left after removing boilerplate"))
         documents.extend(docs)
@@ -312,3 +328,25 @@ def corpus_fingerprint(paths: Sequence[str | Path]) -> str:
         data, why = read_bytes(f)
         fingerprint.add(_relative(f, root), data, why)
     return fingerprint.hexdigest()
+
+
+def source_lines(path: Path) -> tuple[list[str], tuple[int, ...]] | None:
+    """The lines of one file as ingest numbers them (normalised), and where its pages start.
+
+    Plain text: the file's own lines. PDF/HTML/DOCX: the lines qa/formats extracts, read by
+    the same function ingest used, so a line number means the same line to both. None when
+    the file cannot be read now (moved, changed into something unreadable).
+    """
+    from .clean import normalize_line
+
+    data, _ = read_bytes(path)
+    if data is None:
+        return None
+    if is_extracted(path.name):
+        from .formats import file_lines
+
+        return file_lines(data, path.name)
+    text, _ = _decode_read(data)
+    if text is None:
+        return None
+    return [normalize_line(line) for line in split_lines(text)], ()

@@ -37,6 +37,20 @@ class Document:
     byline: str | None = None
     date: str | None = None
     title_line: int | None = None  # source line of the title, when the title is in the file
+    # PDF: the (1-based) line of the extracted text each page starts at, in page order; span
+    # lines count through the whole file and page_line turns them into "page 3, line 12"
+    page_starts: tuple[int, ...] = ()
+    # HTML/DOCX: (offset in text, heading text) for each heading, in order
+    headings: tuple[tuple[int, str], ...] = ()
+
+    def page_line(self, line: int) -> tuple[int | None, int]:
+        """(page, line on that page) for a line of the text; (None, line) for a file without pages."""
+        return page_line(self.page_starts, line)
+
+    def section_at(self, offset: int) -> str | None:
+        """The heading standing at or above text[offset] (None before the first heading or without headings)."""
+        i = bisect.bisect_right([h[0] for h in self.headings], offset) - 1
+        return self.headings[i][1] if i >= 0 else None
 
     def lines_for(self, start: int, end: int) -> tuple[int, int]:
         """Source line range (1-based, inclusive) holding text[start:end]."""
@@ -50,6 +64,25 @@ class Document:
         last = max(first, bisect.bisect_left(starts, end) - 1)
         lines = [s.line for s in self.spans[first : last + 1]]
         return (min(lines), max(lines))
+
+
+def page_line(page_starts: tuple[int, ...] | list[int], line: int) -> tuple[int | None, int]:
+    """(page, line on that page) for a line counted through all pages (None: no pages)."""
+    if not page_starts:
+        return (None, line)
+    i = max(0, bisect.bisect_right(page_starts, line) - 1)
+    return (i + 1, line - page_starts[i] + 1)
+
+
+def place(path: str, lines: tuple[int, int], pages: tuple[int, int] | tuple[None, None] | None = None) -> str:
+    """`file:12-14`, or `file p. 3:12-14` (`file p. 3:40-p. 4:2` across a page break) for a PDF."""
+    a, b = lines
+    first, last = pages or (None, None)
+    if first is None:
+        return f"{path}:{a}-{b}"
+    if last is None or last == first:
+        return f"{path} p. {first}:{a}-{b}"
+    return f"{path} p. {first}:{a}-p. {last}:{b}"
 
 
 @dataclass(frozen=True)
@@ -87,16 +120,28 @@ class Passage:
     line_end: int
     date: str | None = None
     byline: str | None = None
+    # PDF: the pages line_start and line_end are on (lines count from 1 on each page); None otherwise
+    page: int | None = None
+    page_end: int | None = None
+    section: str | None = None  # HTML/DOCX: the heading above the passage
+    headings: tuple[tuple[int, str], ...] = ()  # (offset in text, heading) for headings inside it
+
+    def section_at(self, offset: int) -> str | None:
+        """The heading above text[offset]: the last one inside the passage before it, else the passage's."""
+        inside = [h for at, h in self.headings if at <= offset]
+        return inside[-1] if inside else self.section
 
     @property
     def location(self) -> str:
-        return f"{self.path}:{self.line_start}-{self.line_end}"
+        return place(self.path, (self.line_start, self.line_end), (self.page, self.page_end))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Passage:
+        if obj.get("headings"):
+            obj = {**obj, "headings": tuple((int(at), str(h)) for at, h in obj["headings"])}
         return cls(**obj)
 
 
@@ -140,19 +185,37 @@ class Source:
     span_end: int | None = None
     score: float = 0.0  # how well this sentence answers the question, in [0, 1]
     lines: tuple[int, int] | None = None  # source-file lines of the sentence (or span)
+    pages: tuple[int, int] | None = None  # PDF: the pages lines[0] and lines[1] are on
+
+    @property
+    def page_range(self) -> tuple[int, int] | tuple[None, None]:
+        """(first, last) page of the sentence; (None, None) for a file without pages."""
+        if self.pages is not None:
+            return self.pages
+        if self.passage.page is not None:  # lines not located: the passage's own range
+            return (self.passage.page, self.passage.page_end or self.passage.page)
+        return (None, None)
+
+    @property
+    def section(self) -> str | None:
+        """The heading above the sentence (HTML/DOCX), None when the file has none."""
+        return self.passage.section_at(self.sentence_start)
 
     @property
     def location(self) -> str:
-        a, b = self.lines or (self.passage.line_start, self.passage.line_end)
-        return f"{self.passage.path}:{a}-{b}"
+        return place(self.passage.path, self.lines or (self.passage.line_start, self.passage.line_end), self.page_range)
 
     def to_json(self) -> dict[str, Any]:
         p = self.passage
+        first, last = self.page_range
         return {
             "file": p.path,
             "title": p.title,
             "date": p.date,
             "byline": p.byline,
+            "page": first,
+            "page_end": last,
+            "section": self.section,
             "lines": list(self.lines or (p.line_start, p.line_end)),
             "location": self.location,
             "passage_id": p.pid,

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
-from .records import Passage
+from .records import Passage, page_line
 
 Segment = tuple[int, int, int]  # (start, end) in passage.text, 1-based source line
+FileLines = tuple[list[str], tuple[int, ...]]  # normalised lines, and the line each page starts at (PDF)
 
 
 class LineLocator:
@@ -24,27 +25,25 @@ class LineLocator:
 
     def __init__(self, root: str | Path | None, cache_size: int = 256) -> None:
         self.root = Path(root) if root else None
-        self._files: OrderedDict[str, list[str] | None] = OrderedDict()
-        self._segments: OrderedDict[str, list[Segment]] = OrderedDict()
+        self._files: OrderedDict[str, FileLines | None] = OrderedDict()
+        # pid -> (segments, page starts of its file): kept together so a page map is never lost
+        self._segments: OrderedDict[str, tuple[list[Segment], tuple[int, ...]]] = OrderedDict()
         self._cache_size = cache_size
 
-    def _lines(self, rel: str) -> list[str] | None:
+    def _lines(self, rel: str) -> FileLines | None:
         if rel in self._files:
             self._files.move_to_end(rel)
             return self._files[rel]
-        lines: list[str] | None = None
+        lines: FileLines | None = None
         if self.root is not None:
-            from .clean import normalize_line, split_lines
-            from .ingest import read_file
+            from .ingest import source_lines
 
             path = Path(rel) if Path(rel).is_absolute() else self.root / rel
             if not path.exists() and "\\x" in rel:  # stored as its display form (a name that is not UTF-8)
                 from .ingest import real_name
 
                 path = Path(real_name(str(path)))
-            text, _ = read_file(path)
-            if text is not None:
-                lines = [normalize_line(line) for line in split_lines(text)]
+            lines = source_lines(path)  # the same lines ingest numbered (PDF/HTML/DOCX: extracted)
         self._files[rel] = lines
         while len(self._files) > 32:
             self._files.popitem(last=False)
@@ -52,26 +51,52 @@ class LineLocator:
 
     def segments(self, passage: Passage) -> list[Segment]:
         """(start, end, line) for each stretch of passage.text that one source line holds."""
+        return self._located(passage)[0]
+
+    def _located(self, passage: Passage) -> tuple[list[Segment], tuple[int, ...]]:
         if passage.pid in self._segments:
             return self._segments[passage.pid]
         segs: list[Segment] = []
+        starts: tuple[int, ...] = ()
         try:
-            lines = self._lines(passage.path)
+            found = self._lines(passage.path)
         except Exception:  # an unreadable file must never break an answer
-            lines = None
-        if lines is not None:
-            segs = align(passage.text, lines, passage.line_start, passage.line_end)
-        self._segments[passage.pid] = segs
+            found = None
+        if found is not None:
+            lines, starts = found
+            first, last = _flat(starts, passage.page, passage.line_start), _flat(starts, passage.page_end, passage.line_end)
+            if first is not None and last is not None:
+                segs = align(passage.text, lines, first, last)
+        self._segments[passage.pid] = (segs, starts)
         while len(self._segments) > self._cache_size:
             self._segments.popitem(last=False)
-        return segs
+        return segs, starts
 
     def lines_for(self, passage: Passage, start: int, end: int) -> tuple[int, int]:
-        """Source line range (1-based, inclusive) of passage.text[start:end]."""
-        hit = [line for a, b, line in self.segments(passage) if a < end and start < b]
+        """Source line range (1-based, inclusive) of passage.text[start:end] (on its pages, for a PDF)."""
+        return self.place(passage, start, end)[0]
+
+    def place(self, passage: Passage, start: int, end: int) -> tuple[tuple[int, int], tuple[int, int] | None]:
+        """(lines, pages) of passage.text[start:end]: lines count from 1 on each page of a PDF,
+        pages is (first, last) for a PDF and None for a file without pages."""
+        segs, starts = self._located(passage)
+        hit = [line for a, b, line in segs if a < end and start < b]
         if not hit:
-            return (passage.line_start, passage.line_end)
-        return (min(hit), max(hit))
+            pages = None if passage.page is None else (passage.page, passage.page_end or passage.page)
+            return (passage.line_start, passage.line_end), pages
+        (p0, a), (p1, b) = page_line(starts, min(hit)), page_line(starts, max(hit))
+        if p0 is None or p1 is None:
+            return (a, b), None
+        return (a, b), (p0, p1)
+
+
+def _flat(starts: tuple[int, ...], page: int | None, line: int) -> int | None:
+    """The line counted through all pages for `line` of `page` (None: the file changed shape)."""
+    if page is None:
+        return None if starts else line
+    if not starts or page > len(starts):
+        return None
+    return starts[page - 1] + line - 1
 
 
 def align(text: str, lines: list[str], first: int, last: int) -> list[Segment]:

@@ -58,6 +58,8 @@ def answer_text(answer: Answer) -> Text:
         text.append_text(marked_sentence(top))
         text.append("\n— ")
         text.append(top.location, style="green")
+        if top.section:  # HTML/DOCX: the heading the sentence stands under
+            text.append(f" § {printable(top.section)}", style="dim")
     if answer.conflicts:
         text.append("\n")
         text.append("Sources disagree:", style="bold red")

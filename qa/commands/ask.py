@@ -85,6 +85,8 @@ def _where(source: Any) -> Any:
 
     p = source.passage
     parts: list[tuple[str, str] | str] = [(source.location, "green")]
+    if source.section:  # HTML/DOCX: the heading the sentence stands under
+        parts += [" ", (f"§ {printable(source.section)}", "dim")]
     if p.title:
         parts += ["  ", (printable(p.title), "cyan")]
     if p.date:

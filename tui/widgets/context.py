@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from qa.records import Passage, Source
+from qa.records import Passage, Source, place
 from qa.safe_text import printable
 
 from ..render import SPAN_STYLE
@@ -67,7 +67,10 @@ class ContextScreen(Screen[None]):
         head = Text(printable(p.title or p.path), style="bold")
         head.append("\n")
         head.append(self.source.location, style="green")
-        head.append(f"  (excerpt: lines {p.line_start}-{p.line_end})", style="dim")
+        if p.page is None:
+            head.append(f"  (excerpt: lines {p.line_start}-{p.line_end})", style="dim")
+        else:  # a PDF: lines count on each page
+            head.append(f"  (excerpt: {place('', (p.line_start, p.line_end), (p.page, p.page_end)).strip()})", style="dim")
         if p.byline or p.date:
             head.append("\n")
             head.append(printable(" · ".join(x for x in (p.byline, p.date) if x)), style="dim")

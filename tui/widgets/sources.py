@@ -18,6 +18,8 @@ def source_text(number: int, source: Source) -> Text:
     """`n. file:lines`, score (and the answer this source gives), title, the sentence with its span marked."""
     text = Text(f"{number}. ", style="bold")
     text.append(source.location, style="green")
+    if source.section:  # HTML/DOCX: the heading the sentence stands under
+        text.append(f" § {printable(source.section)}", style="dim")
     text.append(f"\nscore {source.score:.2f}", style="dim")
     if source.answer is not None:
         text.append(" · gives ", style="dim")

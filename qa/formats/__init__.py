@@ -1,0 +1,129 @@
+"""Files other than plain text — PDF, HTML, Word — turned into lines, then into Documents.
+
+One entry point, `extract`, is used both by ingest (to index) and by the answer's line
+locator (to map an answer back to page and lines), so both see exactly the same lines. It
+never raises for what a folder may hold: a file it cannot read comes back as a one-line
+reason ("encrypted", "damaged", "no text layer (scanned?)"), and the libraries' own warnings
+and log lines are kept off the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import PurePath
+
+from ..clean import Article, Line, Para, build_document, normalize_line, paragraphs
+from ..records import Document
+from .base import Extracted, Unreadable, looks_like
+
+__all__ = ["Extracted", "Unreadable", "SUFFIXES", "extract", "to_documents", "is_extracted"]
+
+# loggers of the libraries we call: their warnings describe the file, and we report that in one line
+_QUIET_LOGGERS = ("trafilatura", "htmldate", "justext", "courlan", "charset_normalizer", "docx", "pypdfium2", "lxml")
+
+
+def _reader(suffix: str) -> Callable[[bytes], Extracted]:
+    if suffix == ".pdf":
+        from .pdf import extract_pdf
+
+        return extract_pdf
+    if suffix == ".docx":
+        from .docx import extract_docx
+
+        return extract_docx
+    from .html import extract_html
+
+    return _checked_html(extract_html)
+
+
+SUFFIXES = (".pdf", ".html", ".htm", ".docx")
+_KIND = {".pdf": "a PDF file", ".docx": "a Word file", ".html": "an HTML file", ".htm": "an HTML file"}
+
+
+def is_extracted(name: str) -> bool:
+    """Is this file read by a format reader (rather than decoded as plain text)?"""
+    return name.lower().endswith(SUFFIXES)
+
+
+def _checked_html(read: Callable[[bytes], Extracted]) -> Callable[[bytes], Extracted]:
+    def checked(data: bytes) -> Extracted:
+        kind = looks_like(data)
+        if kind in ("a PDF file", "a zip archive", "an old Office or encrypted Office file", "binary data"):
+            raise Unreadable(f"not an HTML file (it looks like {kind}; wrong extension?)")
+        return read(data)
+
+    return checked
+
+
+def _quiet_libraries() -> None:
+    for name in _QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.propagate = False
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
+def extract(data: bytes, name: str) -> tuple[Extracted | None, str | None]:
+    """(lines, None) for a readable PDF/HTML/DOCX, or (None, why it is skipped); never raises."""
+    suffix = PurePath(name).suffix.lower()
+    if not data.strip():
+        return None, "empty file"
+    if suffix == ".pdf" and looks_like(data) != "a PDF file":
+        return None, f"not a PDF file (it looks like {looks_like(data)}; wrong extension?)"
+    _quiet_libraries()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _reader(suffix)(data), None
+    except Unreadable as exc:
+        return None, str(exc)
+    except (MemoryError, RecursionError):
+        return None, f"damaged or too complex to read as {_KIND.get(suffix, 'this type')}"
+    except Exception as exc:  # a library failing on a strange file must not end the build
+        return None, f"damaged (cannot be read as {_KIND.get(suffix, 'this type')}: {type(exc).__name__})"
+
+
+def to_documents(ex: Extracted, path: str) -> list[Document]:
+    """The extracted lines as one clean Document (paragraphs, title, page map, headings).
+
+    The format readers already removed what is not text (running headers, page furniture,
+    boilerplate), so the web-dump rules of qa/clean.py are not applied; only the paragraph
+    joining of a PDF's wrapped lines is. The title is the file's own (metadata), else its
+    first heading, else its name; the body keeps every line, the title line included, so
+    nothing of the file goes missing from the index.
+    """
+    lines: list[Line] = []
+    blank = False
+    for no, raw in enumerate(ex.lines, start=1):
+        text = normalize_line(raw)
+        if not text:
+            blank = True
+            continue
+        lines.append(Line(no, text, blank))
+        blank = False
+    if not lines:
+        return []
+    paras = [Para([line]) for line in lines] if ex.flowed else paragraphs(lines, markdown=False)
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    title = ex.title or (ex.headings[0][1] if ex.headings else None) or stem
+    doc = build_document(Article(title, None, ex.byline, ex.date, paras), path, 1, stem)
+    if doc is None:
+        return []
+    from dataclasses import replace
+
+    first_offset = {}
+    for span in doc.spans:
+        first_offset.setdefault(span.line, span.start)
+    headings = tuple((first_offset[line], h) for line, h in ex.headings if line in first_offset)
+    return [replace(doc, page_starts=ex.page_starts, headings=headings)]
+
+
+def file_lines(data: bytes, name: str) -> tuple[list[str], tuple[int, ...]] | None:
+    """(normalised lines, page starts) of a PDF/HTML/DOCX as ingest saw them; None if unreadable."""
+    ex, _ = extract(data, name)
+    if ex is None:
+        return None
+    return [normalize_line(line) for line in ex.lines], ex.page_starts
