@@ -53,7 +53,7 @@ def make_pdf(path: Path, pages: list[list[str]] = PDF_PAGES, header: str = RUNNI
         def footer(self) -> None:  # noqa: D102 - fpdf2 hook
             self.set_y(-15)
             self.set_font("Helvetica", "I", 9)
-            self.cell(0, 10, f"Page {self.page_no()} of {{nb}}", align="C")
+            self.cell(0, 10, f"Page {self.page_no()}", align="C")
 
     pdf = Report()
     if title:

@@ -19,6 +19,7 @@ from ..clean import normalize_line, split_lines
 from .base import Extracted, Unreadable
 
 _DIGITS = re.compile(r"\d+")
+SHORT_WORDS = 8  # edge lines up to this many words compare with digits ignored
 EDGE_LINES = 2  # lines at the top and at the bottom of a page that may be a running header/footer
 
 
@@ -80,32 +81,44 @@ def _joiner(head: str, tail: str) -> str:
 
 
 def _edge_key(line: str) -> str:
-    return _DIGITS.sub("#", normalize_line(line).lower())
+    """What makes two edge lines "the same": a short line compares with its digits as one
+    symbol ("Page 3" = "Page 4", "Chapter 2: Tagging 7"); a longer one must repeat exactly, so
+    a body sentence that differs only in its numbers on each page is never taken for furniture."""
+    text = normalize_line(line).lower()
+    return _DIGITS.sub("#", text) if len(text.split()) <= SHORT_WORDS else text
 
 
 def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """Blank the lines at page tops and bottoms that repeat across pages (headers, footers,
-    page numbers: digits compared as one symbol, so "Page 3" and "Page 4" repeat).
+    page numbers).
 
     A line counts as running when it stands at the same edge on at least 3 pages, or on at
-    least half of the pages of a short document (2 pages at least). Blanked, not removed: the
+    least half of the pages of a short document (2 pages at least). Lines are peeled from
+    the edge inwards and the peeling stops at the first line that is not running, so the
+    body's first line is only dropped under a running header. Blanked, not removed: the
     page's line numbers stay those of its extracted text.
     """
     if len(pages) < 2:
         return pages
     need = max(2, min(3, math.ceil(len(pages) / 2)))
-    counts: dict[tuple[str, str], int] = {}
-    edges: list[list[tuple[int, tuple[str, str]]]] = []
+    counts: dict[tuple[str, int, str], int] = {}
+    edges: list[tuple[list[int], list[int]]] = []
     for lines in pages:
         nonblank = [i for i, line in enumerate(lines) if line.strip()]
-        mine = [(i, ("top", _edge_key(lines[i]))) for i in nonblank[:EDGE_LINES]]
-        mine += [(i, ("bottom", _edge_key(lines[i]))) for i in nonblank[-EDGE_LINES:] if i not in nonblank[:EDGE_LINES]]
-        edges.append(mine)
-        for key in {k for _, k in mine}:
+        top, bottom = nonblank[:EDGE_LINES], nonblank[::-1][:EDGE_LINES]
+        edges.append((top, bottom))
+        keys = {("top", n, _edge_key(lines[i])) for n, i in enumerate(top)}
+        keys |= {("bottom", n, _edge_key(lines[i])) for n, i in enumerate(bottom)}
+        for key in keys:
             counts[key] = counts.get(key, 0) + 1
     out = []
-    for lines, mine in zip(pages, edges):
-        drop = {i for i, key in mine if counts[key] >= need}
+    for lines, (top, bottom) in zip(pages, edges):
+        drop: set[int] = set()
+        for side, order in (("top", top), ("bottom", bottom)):
+            for n, i in enumerate(order):
+                if counts.get((side, n, _edge_key(lines[i])), 0) < need:
+                    break
+                drop.add(i)
         out.append(["" if i in drop else line for i, line in enumerate(lines)])
     return out
 

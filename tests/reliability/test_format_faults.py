@@ -1,0 +1,176 @@
+"""Bad PDF, HTML and DOCX files: each is skipped with a one-line reason, the rest is indexed.
+
+One folder holds every case — damaged, encrypted, empty, scanned (no text layer), a
+1,000-page PDF, wrong extensions — beside good files, and is indexed once through the real
+CLI (`qa index`, in process, real model and FAISS). The quick tests call the extractor
+directly and check that no library prints anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+from format_docs import make_docx, make_encrypted_pdf, make_html, make_long_pdf, make_pdf, make_scanned_pdf
+
+from qa.formats import extract
+from qa.ingest import load_corpus
+
+LONG_PAGES = 1000
+
+# file -> a fragment of the one-line reason it must be skipped with
+SKIPPED = {
+    "damaged.pdf": "damaged",
+    "garbage.pdf": "damaged",
+    "encrypted.pdf": "encrypted",
+    "scanned.pdf": "no text layer (scanned?)",
+    "empty.pdf": "empty file",
+    "html-inside.pdf": "not a PDF file (it looks like HTML; wrong extension?)",
+    "broken.docx": "damaged",
+    "text-inside.docx": "not a Word file",
+    "empty.docx": "empty file",
+    "pdf-inside.html": "not an HTML file (it looks like a PDF file; wrong extension?)",
+    "empty.html": "empty file",
+    "nav-only.html": "no article text",
+}
+# file -> words its passages must contain
+INDEXED = {
+    "good.pdf": "The new pumps were bought from a firm in Lima.",
+    "good.html": "Rosa Quispe",
+    "good.docx": "Pumamarca intake",
+    "note.txt": "The archive in Cusco opens at nine in the morning.",
+    "long.pdf": f"Gauge {LONG_PAGES} on the river Chili",
+}
+
+
+def build_folder(folder: Path) -> Path:
+    """Every case of SKIPPED and INDEXED, generated in code."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good = make_pdf(folder / "good.pdf")
+    data = good.read_bytes()
+    (folder / "damaged.pdf").write_bytes(data[: len(data) // 2])  # truncated: no cross-reference table
+    (folder / "garbage.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 40)
+    make_encrypted_pdf(folder / "encrypted.pdf")
+    make_scanned_pdf(folder / "scanned.pdf")
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "html-inside.pdf").write_text("<!DOCTYPE html><html><body><p>Not a PDF at all.</p></body></html>", encoding="utf-8")
+    docx = make_docx(folder / "good.docx").read_bytes()
+    (folder / "broken.docx").write_bytes(docx[:3000])  # a zip cut short
+    (folder / "text-inside.docx").write_text("Plain notes saved with the wrong name.\n", encoding="utf-8")
+    (folder / "empty.docx").write_bytes(b"  \n")
+    (folder / "pdf-inside.html").write_bytes(data)
+    (folder / "empty.html").write_bytes(b"")
+    (folder / "nav-only.html").write_text("<html><body><nav><a href='/'>Home</a> <a href='/x'>World</a></nav></body></html>", encoding="utf-8")
+    make_html(folder / "good.html")
+    make_long_pdf(folder / "long.pdf", LONG_PAGES)
+    (folder / "note.txt").write_text("The archive in Cusco opens at nine in the morning.\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fault_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_folder(tmp_path_factory.mktemp("format-faults") / "docs")
+
+
+# ---------------------------------------------------------------- quick: the extractor alone
+
+
+@pytest.mark.parametrize("name", sorted(SKIPPED))
+def test_bad_file_gives_one_line_reason_and_prints_nothing(fault_folder: Path, name: str, capfd: pytest.CaptureFixture[str]) -> None:
+    ex, why = extract((fault_folder / name).read_bytes(), name)
+    assert ex is None
+    assert why is not None and SKIPPED[name] in why and "\n" not in why
+    out, err = capfd.readouterr()  # file-descriptor level: C libraries included
+    assert out == "" and err == ""
+
+
+def test_load_corpus_skips_bad_files_and_reads_the_rest(fault_folder: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    corpus = load_corpus([fault_folder])
+    reasons = {s.path: s.reason for s in corpus.skipped}
+    for name, fragment in SKIPPED.items():
+        assert fragment in reasons.get(name, ""), (name, reasons.get(name))
+    texts = {d.path: d.text for d in corpus.documents}
+    for name, words in INDEXED.items():
+        assert words in texts.get(name, ""), name
+    assert capfd.readouterr() == ("", "")
+
+
+def test_thousand_page_pdf_is_read_fast_with_every_page(fault_folder: Path) -> None:
+    started = time.perf_counter()
+    ex, why = extract((fault_folder / "long.pdf").read_bytes(), "long.pdf")
+    seconds = time.perf_counter() - started
+    assert why is None and ex is not None
+    assert len(ex.page_starts) == LONG_PAGES
+    assert seconds < 50, f"{LONG_PAGES} pages took {seconds:.1f} s (target ≥ 20 pages/s)"
+
+
+def test_size_cap_applies_to_pdf_bytes(fault_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_MAX_FILE_MB", "0.01")
+    corpus = load_corpus([fault_folder / "long.pdf"])
+    assert corpus.skipped and "too large" in corpus.skipped[0].reason
+
+
+# ---------------------------------------------------------------- slow: the real CLI, once
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    from qa.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def indexed(fault_folder: Path) -> dict:  # type: ignore[type-arg]
+    index = fault_folder.parent / "index"
+    code, out, err = run_cli(["index", str(fault_folder), "--index-dir", str(index), "--quiet"])
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8")) if code == 0 else {}
+    passages = [json.loads(line) for line in (index / "passages.jsonl").read_text(encoding="utf-8").splitlines()] if code == 0 else []
+    return {"code": code, "out": out, "err": err, "manifest": manifest, "passages": passages, "index": index}
+
+
+@pytest.mark.slow
+def test_index_summary_lists_each_skipped_file_with_its_reason(indexed: dict) -> None:  # type: ignore[type-arg]
+    assert indexed["code"] == 0, indexed["err"]
+    assert "Traceback" not in indexed["out"] + indexed["err"]
+    for name, fragment in SKIPPED.items():
+        line = next((ln for ln in indexed["out"].splitlines() if f"skipped {name}:" in ln), None)
+        assert line is not None and fragment in line, name
+    recorded = {s["path"]: s["reason"] for s in indexed["manifest"]["corpus"]["skipped"]}
+    assert set(SKIPPED) <= set(recorded)
+
+
+@pytest.mark.slow
+def test_rest_of_folder_indexed_with_pages(indexed: dict) -> None:  # type: ignore[type-arg]
+    assert indexed["code"] == 0, indexed["err"]
+    by_file: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for p in indexed["passages"]:
+        by_file.setdefault(p["path"], []).append(p)
+    for name, words in INDEXED.items():
+        assert any(words in p["text"] for p in by_file.get(name, [])), name
+    assert set(by_file) == set(INDEXED)
+    last = max(p["page_end"] for p in by_file["long.pdf"])
+    assert last == LONG_PAGES
+    assert all(p["page"] is None for p in by_file["note.txt"] + by_file["good.html"])
+
+
+@pytest.mark.slow
+def test_no_library_output_on_the_terminal(indexed: dict) -> None:  # type: ignore[type-arg]
+    err = indexed["err"].lower()
+    for noise in ("warning:", "pypdf", "pdfium", "trafilatura", "lxml", "traceback"):
+        assert noise not in err, indexed["err"]
+
+
+@pytest.mark.slow
+def test_ask_works_on_the_indexed_rest(indexed: dict) -> None:  # type: ignore[type-arg]
+    code, out, err = run_cli(["ask", "Where were the new pumps bought?", "--index-dir", str(indexed["index"]), "--json"])
+    assert code == 0, err
+    obj = json.loads(out)
+    assert not obj["abstained"] and "Lima" in obj["answer"]
+    assert obj["sources"][0]["file"] == "good.pdf" and obj["sources"][0]["page"] == 2
