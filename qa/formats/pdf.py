@@ -4,8 +4,8 @@ pypdfium2 (PDFium, Chrome's PDF engine) was chosen over pypdf by measurement (do
 the same text and reading order on generated and real PDFs, 6–13× the speed, and it marks a
 hyphen that breaks a word at a line end (as \\x02), so the word can be joined again.
 
-Lines are the page's lines as PDFium returns them, numbered from 1 on each page, so
-"p. 3:12-14" points where a reader looks. A word broken across two lines is joined on the first
+Lines are the page's lines as drawn (PDFium's, with the lines it merged at a broken word
+split again), numbered from 1 on each page, so "p. 3:12-14" points where a reader looks. A word broken across two lines is joined on the first
 line (its tail moves up), which keeps every line verbatim inside the cleaned text — what the
 line locator relies on.
 """
@@ -57,21 +57,34 @@ def read_pdf(data: bytes) -> tuple[list[str], dict[str, str]]:
         doc.close()
 
 
-def _join_broken(lines: list[str]) -> list[str]:
-    """Words PDFium marked broken (\\x02): in-line marks are removed, a mark at a line's end
-    pulls the next line's first word up, so each line stays a verbatim piece of the text."""
+def visual_lines(text: str) -> list[str]:
+    """A page's lines as drawn: PDFium joins a line that ends in a broken word (marked \\x02)
+    with the next one; split them again so line numbers are those a reader sees."""
+    return split_lines(text.replace("\r\n", "\n").replace("\x02\n", "\x02").replace("\x02", "\x02\n"))
+
+
+def join_broken(lines: list[str]) -> list[str]:
+    """Join words broken at a line end (marked \\x02): the next text line's first word moves
+    up, so each line stays a verbatim piece of the cleaned text and keeps its number.
+
+    "previous inspec\\x02" + "tion, which" → "previous inspection," + "which". Blank lines (a
+    dropped footer, a page break) are skipped to find where the word goes on.
+    """
     out = list(lines)
     for i, line in enumerate(out):
-        while "\x02" in line:
-            head, _, tail = line.partition("\x02")
-            if tail.strip() or i + 1 >= len(out):
-                line = head + _joiner(head, tail) + tail
-                continue
-            nxt = out[i + 1].lstrip()
-            word, _, rest = nxt.partition(" ")
-            line = head + _joiner(head, word) + word
-            out[i + 1] = rest
-        out[i] = line
+        if "\x02" not in line:
+            continue
+        head = line.replace("\x02", "")
+        if not line.rstrip().endswith("\x02"):  # a mark inside a line: just remove it
+            out[i] = head
+            continue
+        j = next((k for k in range(i + 1, len(out)) if out[k].strip()), None)
+        if j is None:
+            out[i] = head.rstrip() + "-"
+            continue
+        word, _, rest = out[j].lstrip().partition(" ")
+        out[i] = head.rstrip() + _joiner(head.rstrip(), word) + word
+        out[j] = rest
     return out
 
 
@@ -128,7 +141,7 @@ def extract_pdf(data: bytes) -> Extracted:
     texts, meta = read_pdf(data)
     if not texts:
         raise Unreadable("damaged (a PDF without pages)")
-    pages = drop_running_lines([_join_broken(split_lines(t.replace("\r\n", "\n"))) for t in texts])
+    pages = drop_running_lines([visual_lines(t) for t in texts])
     blank_pages = sum(1 for t in texts if not t.strip())
     if blank_pages == len(texts):
         raise Unreadable("no text layer (scanned?)")
@@ -137,6 +150,7 @@ def extract_pdf(data: bytes) -> Extracted:
     for page in pages:
         starts.append(len(lines) + 1)
         lines.extend(page)
+    lines = join_broken(lines)
     note = f"{blank_pages} of {len(texts)} pages have no text layer (scanned?)" if blank_pages else None
     return Extracted(
         lines=tuple(lines),
