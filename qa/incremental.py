@@ -75,12 +75,19 @@ def file_changes(old: Mapping[str, str] | None, new: Mapping[str, str]) -> tuple
 
 
 def recorded_hashes(manifest: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """The {file: sha256} map a manifest records, or None when it has none (or a malformed one)."""
+    """The {file: sha256} map a manifest records, or None when it has none (or a malformed one).
+
+    An index built before hashes were recorded still lists its files: they map to "" so that a
+    file in both counts as changed (its bytes cannot be compared), not as newly added.
+    """
     corpus = (manifest or {}).get("corpus")
-    hashes = corpus.get("file_hashes") if isinstance(corpus, Mapping) else None
-    if not isinstance(hashes, Mapping):
+    if not isinstance(corpus, Mapping):
         return None
-    return {str(k): str(v) for k, v in hashes.items()}
+    hashes = corpus.get("file_hashes")
+    if isinstance(hashes, Mapping):
+        return {str(k): str(v) for k, v in hashes.items()}
+    files = corpus.get("files")
+    return {str(f): "" for f in files} if isinstance(files, list) else None
 
 
 def compatible(manifest: Mapping[str, Any], settings: IndexSettings, paths: Sequence[Path]) -> bool:

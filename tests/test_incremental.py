@@ -21,8 +21,6 @@ from qa.encoders import load_encoder
 from qa.retrieve import Searcher
 from qa.store import PASSAGES, build_index, index_text, load_index
 
-pytestmark = pytest.mark.slow
-
 SETTINGS = IndexSettings()
 QUERIES = (
     "How many alpacas were counted in Puno?",
@@ -71,6 +69,7 @@ def top_pids(index: Any, retriever: str, k: int = 5) -> list[list[str]]:
     return [[h.passage.pid for h in searcher.search(q, k=k, retriever=retriever)] for q in QUERIES]
 
 
+@pytest.mark.slow
 def test_incremental_equals_full_rebuild(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus", DOCS)
     inc_dir, full_dir = tmp_path / "inc", tmp_path / "full"
@@ -101,6 +100,7 @@ def test_incremental_equals_full_rebuild(tmp_path: Path) -> None:
         assert top_pids(loaded, retriever) == top_pids(load_index(full_dir), retriever), retriever
 
 
+@pytest.mark.slow
 def test_reused_vectors_are_the_stored_ones(small_corpus: Path, tmp_path: Path) -> None:
     target = tmp_path / "idx"
     first = build_index([small_corpus], target, SETTINGS)
@@ -115,6 +115,7 @@ def test_reused_vectors_are_the_stored_ones(small_corpus: Path, tmp_path: Path) 
             assert np.array_equal(vectors[i], stored[index_text(p)])
 
 
+@pytest.mark.slow
 def test_incompatible_or_forced_builds_embed_everything(small_corpus: Path, tmp_path: Path) -> None:
     target = tmp_path / "idx"
     build_index([small_corpus], target, SETTINGS)
@@ -127,6 +128,7 @@ def test_incompatible_or_forced_builds_embed_everything(small_corpus: Path, tmp_
     assert len(counting.texts) == len(rechunked.passages) and not rechunked.manifest["changes"]["incremental"]
 
 
+@pytest.mark.slow
 def test_damaged_old_index_means_a_full_build(small_corpus: Path, tmp_path: Path) -> None:
     target = tmp_path / "idx"
     build_index([small_corpus], target, SETTINGS)
@@ -145,6 +147,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, out, err
 
 
+@pytest.mark.slow
 def test_qa_index_reports_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     corpus = write_corpus(tmp_path / "corpus", DOCS)
     target = str(tmp_path / "idx")
@@ -169,3 +172,14 @@ def test_qa_index_reports_changes(tmp_path: Path, capsys: pytest.CaptureFixture[
     forced = json.loads(out)
     assert code == 0 and forced["reason"] == "forced" and not forced["changes"]["incremental"], err
     assert forced["changes"]["embedded"] == forced["passages"]
+
+
+def test_file_change_counts() -> None:
+    from qa.incremental import file_changes, recorded_hashes
+
+    assert file_changes({"a": "1", "b": "2", "c": "3"}, {"a": "1", "b": "9", "d": "4"}) == (1, 1, 1, 1)
+    assert file_changes(None, {"a": "1"}) == (1, 0, 0, 0)
+    # an index from before hashes were recorded: files in both cannot be compared, so "changed"
+    old = recorded_hashes({"corpus": {"files": ["a", "b"]}})
+    assert file_changes(old, {"a": "1", "c": "2"}) == (1, 1, 1, 0)
+    assert recorded_hashes({"corpus": "broken"}) is None
