@@ -46,7 +46,7 @@ class Update:
         seconds = self.refresh.seconds if self.refresh else 0.0
         return (
             f"documents changed: {', '.join(parts) or 'passages changed'} · index updated "
-            f"({c.embedded} passage{'' if c.embedded == 1 else 's'} embedded, {c.reused} reused, {seconds:.1f} s)"
+            f"({c.embedded:,} passage{'' if c.embedded == 1 else 's'} embedded, {c.reused:,} reused, {seconds:.1f} s)"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -179,11 +179,30 @@ class Watcher:
             self.settle(on_update)
 
 
-def start_in_thread(watcher: Watcher, on_update: Callable[[Update], None], on_error: Callable[[BaseException], None]) -> threading.Event:
-    """Run `watcher` in a daemon thread; set the returned event to stop it.
+@dataclass
+class Running:
+    """A watcher running in its thread: `stop()` ends it."""
 
-    A daemon thread: quitting the app must not wait for a re-index (builds are atomic and
-    locked, so one killed at exit leaves at most a temp folder the next build sweeps away).
+    event: threading.Event
+    thread: threading.Thread
+
+    def stop(self, wait: float = 2.0) -> None:
+        """Stop, and wait up to `wait` s for the thread: an idle watcher wakes within a second.
+
+        Joining matters at exit: a thread still inside native code when the interpreter shuts
+        down can abort the process ("terminate called …"). A re-index in progress is not
+        waited for beyond `wait` (it is atomic: cut short, it leaves the previous index).
+        """
+        self.event.set()
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout=wait)
+
+
+def start_in_thread(watcher: Watcher, on_update: Callable[[Update], None], on_error: Callable[[BaseException], None]) -> Running:
+    """Run `watcher` in a daemon thread until the returned handle's stop().
+
+    A daemon thread: quitting the app must not wait for a whole re-index (builds are atomic
+    and locked, so one killed at exit leaves at most a temp folder the next build sweeps away).
     """
     stop = threading.Event()
 
@@ -194,5 +213,6 @@ def start_in_thread(watcher: Watcher, on_update: Callable[[Update], None], on_er
             if not stop.is_set():
                 on_error(exc)
 
-    threading.Thread(target=target, name="qa-watch", daemon=True).start()
-    return stop
+    thread = threading.Thread(target=target, name="qa-watch", daemon=True)
+    thread.start()
+    return Running(stop, thread)

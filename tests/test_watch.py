@@ -58,7 +58,7 @@ def test_watch_loop_picks_up_added_changed_and_removed_files(small_corpus: Path,
     updates: queue.Queue[Update] = queue.Queue()
     errors: list[BaseException] = []
     watcher = Watcher.for_index(index, debounce_ms=400, step_ms=100)
-    stop = start_in_thread(watcher, updates.put, errors.append)
+    running = start_in_thread(watcher, updates.put, errors.append)
     try:
         time.sleep(0.5)  # the OS watch is in place
         (small_corpus / "llama.txt").write_text("Llamas\n\nLlamas carry loads across the Andes.\n", encoding="utf-8")
@@ -79,7 +79,7 @@ def test_watch_loop_picks_up_added_changed_and_removed_files(small_corpus: Path,
         time.sleep(1.0)
         assert updates.empty(), "the hidden file and the index's own writes trigger nothing"
     finally:
-        stop.set()
+        running.stop()
     assert not errors
 
 

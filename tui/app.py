@@ -89,7 +89,7 @@ class QaApp(App[None]):
         super().__init__()
         self.watch = watch  # keep the index current as the documents change (qa.watch)
         self.watch_options = watch_options or {}  # e.g. debounce_ms for tests
-        self._stop_watch: threading.Event | None = None
+        self._watching: Any = None  # qa.watch.Running once the watcher runs
         self.retriever = retriever
         self.k = k
         self.min_score = min_score
@@ -186,7 +186,7 @@ class QaApp(App[None]):
         self.engine = engine
         self._set_status(self._ready_status(engine))
         self._pump()
-        if self.watch and self._stop_watch is None:
+        if self.watch and self._watching is None:
             self.start_watching(engine)
 
     def _ready_status(self, engine: Engine, note: str | None = None) -> Text:
@@ -218,7 +218,7 @@ class QaApp(App[None]):
         except (KeyError, TypeError, ValueError) as exc:  # an index without a usable manifest: no watch, no crash
             self.notify(f"Cannot watch this index: {printable(str(exc))}", severity="warning", markup=False)
             return
-        self._stop_watch = start_in_thread(watcher, self._on_watch_update, self._on_watch_error)
+        self._watching = start_in_thread(watcher, self._on_watch_update, self._on_watch_error)
 
     def _on_watch_update(self, update: Any) -> None:
         """In the watcher's thread: open the new engine there, then hand it to the UI."""
@@ -244,8 +244,8 @@ class QaApp(App[None]):
         self.notify(printable(line), title="Index", severity="warning", markup=False, timeout=10)
 
     def on_unmount(self) -> None:
-        if self._stop_watch is not None:
-            self._stop_watch.set()
+        if self._watching is not None:
+            self._watching.stop()
 
     def _engine_failed(self, exc: BaseException) -> None:
         self.failed = str(exc) or type(exc).__name__

@@ -24,7 +24,7 @@ def test_chat_watch_swaps_in_the_updated_index(tmp_path: Path) -> None:
     )
 
     async def script(pilot) -> None:  # type: ignore[no-untyped-def]
-        await wait_for(pilot, lambda: app.engine is not None and app._stop_watch is not None, timeout=120)
+        await wait_for(pilot, lambda: app.engine is not None and app._watching is not None, timeout=120)
         first = app.engine
         before = await ask(pilot, "What do llamas carry to the Cusco market?")
         assert before.answer is not None
