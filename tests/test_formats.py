@@ -255,3 +255,17 @@ def test_ask_text_output_names_the_page(formats_index) -> None:  # type: ignore[
     code, out, err = run_cli(["ask", "Which station's pumps were replaced in May?", "--index-dir", str(index)])
     assert code == 0, err
     assert "report.pdf p. 2:" in out
+
+
+# ---------------------------------------------------------------- qa bench
+
+
+def test_bench_extraction_reports_pages_per_second() -> None:
+    from qa.bench import TARGETS, measure_extraction, target_checks
+
+    x = measure_extraction(pdf_pages=20, html_pages=5)
+    assert x["pdf_error"] is None and x["html_read"] == 5
+    assert x["pdf_pages_per_second"] > 0 and x["html_pages_per_second"] > 0
+    rows = {row["target"]: row for row in target_checks({"extraction": x})}
+    assert rows["PDF extraction pages/s"]["limit"] == TARGETS["pdf_pages_per_second"] == 20.0
+    assert rows["HTML extraction pages/s"]["value"] == x["html_pages_per_second"]
