@@ -73,7 +73,7 @@ def main() -> None:
     Quick start (the bundled corpus in seeds/ is indexed on first use):
       qa chat                              the terminal chat
       qa ask "How many people were killed?"
-      qa index ~/notes && qa chat ~/notes  your own folder of .txt/.md files
+      qa index ~/notes && qa chat ~/notes  your own folder of .txt/.md/.pdf/.html/.docx files
     """
 
 

@@ -36,7 +36,7 @@ from .common import retrieval_options
     "(incrementally) in the background and the new index is swapped in when ready.",
 )
 def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str, min_score: float | None, watch: bool) -> None:
-    """Chat with the documents in PATH... (files or folders of .txt/.md; default: the bundled
+    """Chat with the documents in PATH... (files or folders of .txt/.md/.pdf/.html/.docx; default: the bundled
     seeds/). The index is built on first run, with progress shown in the app; with --watch it
     follows the documents as they change (a status line says what changed).
 

@@ -36,7 +36,8 @@ from .common import build_progress, notify, print_json, stdout_console
 def command(
     paths: tuple[Path, ...], index_dir: Path | None, force: bool, backend: str | None, as_json: bool, quiet: bool, watch: bool
 ) -> None:
-    """Build or refresh the index of PATHS (files or folders of .txt/.md; default: seeds/).
+    """Build or refresh the index of PATHS (files or folders of .txt/.md/.pdf/.html/.docx;
+    default: seeds/). PDF, HTML and Word files are read for their text (see README).
 
     A refresh is incremental: files are re-read and re-cleaned, and only passages whose
     text is new are embedded (the others keep their stored vectors); the summary counts

@@ -174,3 +174,18 @@ def test_ask_works_on_the_indexed_rest(indexed: dict) -> None:  # type: ignore[t
     obj = json.loads(out)
     assert not obj["abstained"] and "Lima" in obj["answer"]
     assert obj["sources"][0]["file"] == "good.pdf" and obj["sources"][0]["page"] == 2
+
+
+def test_pdf_with_some_pages_without_text_is_indexed_with_a_warning(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.cell(0, 7, "The typed page says the dam holds nine million cubic metres.")
+    pdf.add_page()
+    pdf.rect(20, 20, 150, 200, style="F")  # a scanned page: no text layer
+    pdf.output(str(tmp_path / "mixed.pdf"))
+    corpus = load_corpus([tmp_path / "mixed.pdf"])
+    assert not corpus.skipped and "nine million cubic metres" in corpus.documents[0].text
+    assert corpus.warnings == ("mixed.pdf: 1 of 2 pages have no text layer (scanned?)",)
