@@ -183,3 +183,18 @@ def test_file_change_counts() -> None:
     old = recorded_hashes({"corpus": {"files": ["a", "b"]}})
     assert file_changes(old, {"a": "1", "c": "2"}) == (1, 1, 1, 0)
     assert recorded_hashes({"corpus": "broken"}) is None
+
+
+@pytest.mark.slow
+def test_automatic_rebuild_of_ask_and_chat_is_incremental(bundled_corpus: Path) -> None:
+    """Engine.open rebuilds a stale bundled index through build_index, which reuses vectors."""
+    from qa.engine import Engine
+
+    first = Engine.open()
+    (bundled_corpus / "extra.txt").write_text("Llamas\n\nLlamas carry loads across the Andes.\n", encoding="utf-8")
+    messages: list[str] = []
+    second = Engine.open(notify=messages.append)
+    changes = second.index.manifest["changes"]
+    assert any("rebuilding" in m for m in messages)
+    assert changes["incremental"] and changes["added"] == 1 and changes["embedded"] == 1
+    assert changes["reused"] == len(first.index.passages)

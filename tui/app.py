@@ -213,8 +213,11 @@ class QaApp(App[None]):
             label = STAGES.get(stage, stage)
             self._from_thread(self._set_status, Text(f"Documents changed: updating the index: {label} {done}/{total}", style="italic"))
 
+        def notify(message: str) -> None:  # e.g. waiting for another build of the same index
+            self._from_thread(self._set_status, Text(f"Documents changed: {printable(message)}", style="italic"))
+
         try:
-            watcher = Watcher.for_index(engine.index, progress=progress, **self.watch_options)
+            watcher = Watcher.for_index(engine.index, progress=progress, notify=notify, **self.watch_options)
         except (KeyError, TypeError, ValueError) as exc:  # an index without a usable manifest: no watch, no crash
             self.notify(f"Cannot watch this index: {printable(str(exc))}", severity="warning", markup=False)
             return
