@@ -14,18 +14,27 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 
 from ..clean import normalize_line, split_lines
 from .base import Extracted, Unreadable
 
 _DIGITS = re.compile(r"\d+")
 SHORT_WORDS = 8  # edge lines up to this many words compare with digits ignored
+# PDFium is not thread-safe, and the chat may map an answer to its page (qa/spans.py) while a
+# --watch re-index reads PDFs in another thread: one document at a time
+_PDFIUM = threading.Lock()
 EDGE_LINES = 2  # lines at the top and at the bottom of a page that may be a running header/footer
 
 
 def read_pdf(data: bytes) -> tuple[list[str], dict[str, str]]:
     """The text of each page (PDFium's line breaks) and the document information (Title,
     Author, CreationDate); raises Unreadable with the reason."""
+    with _PDFIUM:
+        return _read_pdf(data)
+
+
+def _read_pdf(data: bytes) -> tuple[list[str], dict[str, str]]:
     import pypdfium2 as pdfium
 
     try:
