@@ -18,7 +18,7 @@ from .common import build_progress, notify, print_json, stdout_console
     help="Where to write the index (default: index/seeds for the bundled corpus, "
     "index/<name>-<hash> otherwise).",
 )
-@click.option("--force", is_flag=True, help="Rebuild even when the index is up to date.")
+@click.option("--force", is_flag=True, help="Full rebuild: embed every passage again, even when the index is up to date.")
 @click.option(
     "--backend",
     type=click.Choice(["torch", "onnx-int8"]),
