@@ -24,6 +24,11 @@ __all__ = ["Extracted", "Unreadable", "SUFFIXES", "extract", "to_documents", "is
 _QUIET_LOGGERS = ("trafilatura", "htmldate", "justext", "courlan", "charset_normalizer", "docx", "pypdfium2", "lxml")
 
 
+SUFFIXES = (".pdf", ".html", ".htm", ".docx")
+_KIND = {".pdf": "a PDF file", ".docx": "a Word file", ".html": "an HTML file", ".htm": "an HTML file"}
+_NOT_HTML = ("a PDF file", "a zip archive", "an old Office or encrypted Office file", "binary data")
+
+
 def _reader(suffix: str) -> Callable[[bytes], Extracted]:
     if suffix == ".pdf":
         from .pdf import extract_pdf
@@ -35,11 +40,7 @@ def _reader(suffix: str) -> Callable[[bytes], Extracted]:
         return extract_docx
     from .html import extract_html
 
-    return _checked_html(extract_html)
-
-
-SUFFIXES = (".pdf", ".html", ".htm", ".docx")
-_KIND = {".pdf": "a PDF file", ".docx": "a Word file", ".html": "an HTML file", ".htm": "an HTML file"}
+    return extract_html
 
 
 def is_extracted(name: str) -> bool:
@@ -47,17 +48,23 @@ def is_extracted(name: str) -> bool:
     return name.lower().endswith(SUFFIXES)
 
 
-def _checked_html(read: Callable[[bytes], Extracted]) -> Callable[[bytes], Extracted]:
-    def checked(data: bytes) -> Extracted:
-        kind = looks_like(data)
-        if kind in ("a PDF file", "a zip archive", "an old Office or encrypted Office file", "binary data"):
-            raise Unreadable(f"not an HTML file (it looks like {kind}; wrong extension?)")
-        return read(data)
+def _wrong_type(suffix: str, data: bytes) -> str | None:
+    """Why a file's bytes are not of the type its name says (a .pdf that is HTML, …), or None.
 
-    return checked
+    Checked before any library sees the bytes, so the reason names the real cause instead of
+    a parser's complaint. (A .docx is checked by its reader, which also tells encrypted apart.)
+    """
+    kind = looks_like(data)
+    if suffix == ".pdf" and kind != "a PDF file":
+        return f"not a PDF file (it looks like {kind}; wrong extension?)"
+    if suffix in (".html", ".htm") and kind in _NOT_HTML:
+        return f"not an HTML file (it looks like {kind}; wrong extension?)"
+    return None
 
 
 def _quiet_libraries() -> None:
+    """Keep the readers' log lines off the terminal: with no handler configured, Python's
+    last-resort handler would print their warnings to stderr in the middle of a progress bar."""
     for name in _QUIET_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(logging.CRITICAL + 1)
@@ -71,8 +78,9 @@ def extract(data: bytes, name: str) -> tuple[Extracted | None, str | None]:
     suffix = PurePath(name).suffix.lower()
     if not data.strip():
         return None, "empty file"
-    if suffix == ".pdf" and looks_like(data) != "a PDF file":
-        return None, f"not a PDF file (it looks like {looks_like(data)}; wrong extension?)"
+    wrong = _wrong_type(suffix, data)
+    if wrong:
+        return None, wrong
     _quiet_libraries()
     try:
         with warnings.catch_warnings():
