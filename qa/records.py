@@ -140,8 +140,8 @@ class Passage:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Passage:
-        if obj.get("headings"):
-            obj = {**obj, "headings": tuple((int(at), str(h)) for at, h in obj["headings"])}
+        if "headings" in obj:  # JSON has lists; the record holds tuples (so loaded == built)
+            obj = {**obj, "headings": tuple((int(at), str(h)) for at, h in obj["headings"] or ())}
         return cls(**obj)
 
 

@@ -177,6 +177,8 @@ def test_location_format_and_old_records_load() -> None:
     assert p.page is None and p.location == "a.txt:2-2"
     new = Passage.from_json(json.loads(json.dumps({**old, "page": 3, "page_end": 3, "section": "S", "headings": [[0, "S"]]})))
     assert new.headings == ((0, "S"),) and new.location == "a.txt p. 3:2-2"
+    for built in (p, new):  # what is written loads back equal (an index reloaded is the index built)
+        assert Passage.from_json(json.loads(json.dumps(built.to_json()))) == built
     src = Source(passage=new, rank=1, retrieval_score=0.5, sentence="Hello there.", sentence_start=0, sentence_end=12, lines=(2, 2), pages=(3, 3))
     obj = src.to_json()
     assert obj["page"] == 3 and obj["lines"] == [2, 2] and obj["location"] == "a.txt p. 3:2-2" and obj["section"] == "S"
