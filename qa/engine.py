@@ -20,6 +20,8 @@ from .store import BuildProgress, Index, build_index, load_index, read_manifest,
 
 if TYPE_CHECKING:
     from .answer import Answer
+    from .stores import StoreSpec
+    from .stores.base import Store
 
 Notify = Callable[[str], None]
 
@@ -39,7 +41,7 @@ def resolve_paths(paths: Sequence[str | Path] | None) -> list[Path]:
 
 @dataclass
 class Engine:
-    index: Index
+    index: Index | Store  # a folder index, or another store (qa.stores.base.Store: same attributes)
     searcher: Any  # qa.retrieve.Searcher
 
     @classmethod
@@ -52,12 +54,22 @@ class Engine:
         progress: BuildProgress | None = None,
         notify: Notify | None = None,
         fusion: str = "rrf",
+        store: StoreSpec | None = None,
     ) -> Engine:
+        """`store` None: the store this process selected (qa.stores.selected: --store, QA_STORE; faiss by default)."""
+        from .stores import selected
+
+        spec = store or selected()
+        if spec.kind == "qdrant":
+            from .stores.qdrant_index import open_store
+
+            qstore = open_store(paths, spec, index_dir, settings or default_settings(), build_missing, progress, notify)
+            return cls.for_index(qstore, fusion=fusion)
         index = open_index(paths, index_dir, settings, build_missing, progress, notify)
         return cls.for_index(index, fusion=fusion)
 
     @classmethod
-    def for_index(cls, index: Index, fusion: str = "rrf") -> Engine:
+    def for_index(cls, index: Index | Store, fusion: str = "rrf") -> Engine:
         """An engine over an index already loaded or just built (a watcher's re-index swaps one in)."""
         from .retrieve import Searcher
 

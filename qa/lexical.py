@@ -19,6 +19,11 @@ def _tokenizer():  # type: ignore[no-untyped-def]
     return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=Stemmer.Stemmer("english"))
 
 
+def make_tokenizer():  # type: ignore[no-untyped-def]
+    """A fresh tokenizer as the BM25 index uses (other stores weigh terms with the same one)."""
+    return _tokenizer()
+
+
 class Bm25Index:
     """A bm25s retriever plus the tokenizer whose vocabulary its ids refer to."""
 

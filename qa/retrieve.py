@@ -21,6 +21,7 @@ from .encoders import Encoder, load_encoder
 from .errors import UsageError
 from .records import Hit
 from .store import Index
+from .stores.base import Store
 
 # RRF's k: 1/(k + rank). The usual 60 flattens the top of each list; 10 lets a retriever's first
 # hits count more, which measured better at the top on all three sets we have (2026-11-29):
@@ -70,6 +71,7 @@ class Searcher:
         if fusion not in FUSIONS:
             raise UsageError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
         self.index = index
+        self.store = as_store(index)  # the seam every search goes through (qa.stores.base.Store)
         self._encoder = encoder
         self.fusion = fusion
         self.depth = depth  # how deep each retriever's list goes before fusion
@@ -117,46 +119,45 @@ class Searcher:
             for i, q in enumerate(questions)
         ]
 
-    def _dense(self, qvec: np.ndarray, depth: int) -> list[tuple[int, float]]:
-        scores, ids = dense.search(self.index.vectors, qvec[None, :], depth)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-
-    def _bm25(self, question: str, depth: int) -> list[tuple[int, float]]:
-        scores = self.index.bm25.scores(question)
-        if not scores.size:
-            return []
-        depth = min(depth, scores.size)
-        top = np.argpartition(-scores, depth - 1)[:depth]
-        ranked = sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
-        return [(i, float(scores[i])) for i in ranked if scores[i] > 0]
-
     def _search_one(self, question: str, qvec: np.ndarray | None, k: int, retriever: str) -> list[Hit]:
-        n = len(self.index.passages)
+        n = self.store.size
         depth = min(max(self.depth, k), n)
-        lists: dict[str, list[tuple[int, float]]] = {}
-        if retriever in ("dense", "hybrid"):
-            assert qvec is not None
-            lists["dense"] = self._dense(qvec, depth)
-        if retriever in ("bm25", "hybrid"):
-            lists["bm25"] = self._bm25(lexical_query(question), depth)
+        assert qvec is not None or retriever == "bm25"
+        lists = self.store.search_lists(
+            qvec if retriever in ("dense", "hybrid") else None,
+            lexical_query(question) if retriever in ("bm25", "hybrid") else None,
+            depth,
+            RRF_K if retriever == "hybrid" and self.fusion == "rrf" else None,
+        )
+        engine_fused = lists.pop("fused", None)  # a store that fuses itself (Qdrant: prefetch + RRF)
 
         ranks = {name: {i: r for r, (i, _) in enumerate(lst, start=1)} for name, lst in lists.items()}
         raw = {name: dict(lst) for name, lst in lists.items()}
         if retriever == "hybrid":
-            fused = fuse(lists, self.fusion)
+            fused = engine_fused if engine_fused is not None else fuse(lists, self.fusion)
         else:
             fused = lists[retriever]
         fused = sorted(fused, key=lambda t: (-t[1], t[0]))[:k]
+        passages = self.store.fetch([i for i, _ in fused])
         return [
             Hit(
-                passage=self.index.passages[i],
+                passage=passage,
                 score=score,
                 rank=r,
                 ranks={name: ranks[name].get(i) for name in lists},
                 scores={name: raw[name].get(i) for name in lists},
             )
-            for r, (i, score) in enumerate(fused, start=1)
+            for r, ((i, score), passage) in enumerate(zip(fused, passages, strict=True), start=1)
         ]
+
+
+def as_store(index: Index | Store) -> Store:
+    """A folder index (qa.store.Index) wrapped as a store; any other store as it is."""
+    if isinstance(index, Index):
+        from .stores.faiss_store import FaissStore
+
+        return FaissStore(index)
+    return index
 
 
 def lexical_query(question: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .common import retrieval_options
+from .common import retrieval_options, store_options
 
 
 @click.command("chat")
@@ -21,6 +21,7 @@ from .common import retrieval_options
     default=None,
     help="Index directory (default: index/seeds for the bundled corpus, index/<name>-<hash> for another).",
 )
+@store_options
 @retrieval_options(default_k=5)
 @click.option(
     "--min-score",
@@ -44,7 +45,12 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: 
     Keys: Enter ask · ↑/↓ history · F1 help · F2 sources · F3 copy answer
           F4/F5 export .md/.jsonl · Ctrl+L clear · Ctrl+Q quit
     """
-    if index_dir is not None and not paths:
+    from ..errors import UsageError
+    from ..stores import selected
+
+    if watch and selected().kind != "faiss":
+        raise UsageError("--watch works with the folder store only (for now); leave out --store qdrant / --url")
+    if index_dir is not None and not paths and selected().kind == "faiss":
         # an index named alone must exist (there is nothing to build it from): say so here,
         # as one line, rather than inside the app
         from ..store import read_manifest

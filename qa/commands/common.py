@@ -6,6 +6,7 @@ output stays machine-readable); document text is always printed as data, never m
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -17,12 +18,57 @@ import click
 
 from ..config import INDEX_DIR_HELP, RETRIEVERS
 from ..safe_text import plural  # noqa: F401 - re-exported for the subcommands
+from ..stores import STORES
 
 F = Callable[..., Any]
 
 
+def store_options(f: F) -> F:
+    """--store, --url, --collection: which store holds the index (default $QA_STORE, else the folder).
+
+    The choice is made for the whole process (qa.stores.select) before the command runs, so
+    every way a command opens an engine (the chat does it in a worker thread) uses it.
+    """
+
+    @functools.wraps(f)
+    def run(*args: Any, store: str | None, url: str | None, collection: str | None, **kwargs: Any) -> Any:
+        from .. import stores
+
+        env = stores.from_env()
+        kind = store or ("qdrant" if url else env.kind)
+        if kind == "qdrant":
+            spec = stores.StoreSpec("qdrant", url or env.url, collection or env.collection)
+        else:
+            spec = stores.StoreSpec(kind, url, collection)
+        stores.select(spec)
+        return f(*args, **kwargs)
+
+    g: F = run
+    g = click.option(
+        "--collection",
+        default=None,
+        metavar="NAME",
+        help="Qdrant collection (an alias qa moves on each build; default: named after the corpus; $QA_QDRANT_COLLECTION).",
+    )(g)
+    g = click.option(
+        "--url",
+        default=None,
+        metavar="URL",
+        help="Qdrant server or cluster, e.g. http://host:6333 (implies --store qdrant; default $QA_QDRANT_URL, else embedded).",
+    )(g)
+    g = click.option(
+        "--store",
+        type=click.Choice(STORES),
+        default=None,
+        help="Where the index lives: faiss (a folder; the default) or qdrant (embedded in a folder, or a server with --url; "
+        "needs pip install 'qa[scale]'). Default: $QA_STORE.",
+    )(g)
+    return g
+
+
 def corpus_options(f: F) -> F:
-    """--corpus/-c and --index-dir: which documents and which index to use."""
+    """--corpus/-c and --index-dir (and the store options): which documents and which index to use."""
+    f = store_options(f)
     f = click.option(
         "--index-dir",
         type=click.Path(file_okay=False, path_type=Path),

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from .common import build_progress, notify, print_json, stdout_console
+from .common import build_progress, notify, print_json, stdout_console, store_options
 
 
 @click.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@store_options
 @click.option(
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -56,9 +57,20 @@ def command(
     if backend:
         settings = replace(settings, backend=backend)
     from ..incremental import refresh_index
+    from ..stores import selected
 
+    spec = selected()
+    if spec.kind == "qdrant" and watch:
+        from ..errors import UsageError
+
+        raise UsageError("--watch works with the folder store only (for now); leave out --store qdrant / --url")
     with build_progress(quiet or as_json) as progress:
-        result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify)
+        if spec.kind == "qdrant":
+            from ..stores.qdrant_index import refresh, target_for
+
+            result = refresh(corpus, target_for(spec, corpus, index_dir), settings, force=force, progress=progress, notify=notify)
+        else:
+            result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify)
     summary = summary_of(result)
     if as_json:
         print_json(summary)

@@ -1,0 +1,272 @@
+"""Build, refresh and open a qa index in Qdrant, with the same policy as the folder store.
+
+Reading, cleaning, chunking and embedding are qa's own (the same functions qa.store uses), so
+a Qdrant index holds the same passages and the same vectors as a FAISS folder of the same
+corpus; re-indexing reuses the stored vector of every passage whose text is unchanged
+(read back from the collection), as qa.incremental does for folders.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..config import IndexSettings, default_index_dir, is_default_corpus
+from ..errors import IndexError_, QAError
+from . import StoreSpec
+from .qdrant_store import QdrantStore, QdrantTarget, build_collection, cli_location, connect, folder_replaceable, read_collection_manifest
+
+if TYPE_CHECKING:
+    from ..encoders import Encoder
+    from ..incremental import Refresh
+
+Notify = Callable[[str], None]
+QDRANT_SUFFIX = "-qdrant"  # the default embedded folder sits beside the FAISS folder: <index dir>-qdrant
+
+
+def target_for(spec: StoreSpec, corpus_paths: Sequence[Path], index_dir: Path | None) -> QdrantTarget:
+    """Where the collection of `corpus_paths` lives: named after its default index folder.
+
+    Embedded: the folder is --index-dir, else `<default index dir>-qdrant`; on a server the
+    folder is not used and the collection name is --collection or that folder's name.
+    """
+    default = default_index_dir(list(corpus_paths))
+    name = spec.collection or (index_dir.name if index_dir is not None else default.name)
+    if spec.url:
+        return QdrantTarget(collection=name, url=spec.url)
+    folder = Path(index_dir) if index_dir is not None else default.with_name(default.name + QDRANT_SUFFIX)
+    return QdrantTarget(collection=name, folder=folder)
+
+
+def _lock_path(target: QdrantTarget) -> Path:
+    """What build_lock locks: the embedded folder, or a per-collection name in qa's cache (one machine)."""
+    from ..config import index_root
+
+    if target.folder is not None:
+        return target.folder
+    return index_root() / f"qdrant-{target.collection}"
+
+
+def build(
+    paths: Sequence[Path],
+    target: QdrantTarget,
+    settings: IndexSettings,
+    progress: Any = None,
+    notify: Notify | None = None,
+    incremental: bool = True,
+    encoder: Encoder | None = None,
+    client: Any = None,
+) -> QdrantStore:
+    """Read, chunk, embed `paths` and write them as a new collection (atomically, see qdrant_store)."""
+    from ..chunk import chunk_documents
+    from ..encoders import load_encoder
+    from ..incremental import Changes, compatible, file_changes, recorded_hashes, reuse_plan
+    from ..ingest import corpus_fingerprint, load_corpus
+    from ..store import build_lock, check_outside_corpus, index_text
+
+    started = time.perf_counter()
+    if target.folder is not None:
+        check_outside_corpus(target.folder, paths)
+        folder_replaceable(target.folder)
+    with build_lock(_lock_path(target), notify):
+        own_client = client is None
+        client = client or connect(target, create=True)
+        try:
+            if progress:
+                progress("read", 0, 1)
+            corpus = load_corpus(list(paths))
+            fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths))
+            for warning in corpus.warnings:
+                if notify:
+                    notify(f"warning: {warning}")
+            passages = chunk_documents(corpus.documents, settings.chunk)
+            if not passages:
+                raise QAError(f"no text to index in {', '.join(map(str, paths))}")
+            if progress:
+                progress("read", 1, 1)
+            old_manifest: dict[str, Any] | None
+            try:
+                old_manifest = read_collection_manifest(client, target)
+            except IndexError_:
+                old_manifest = None
+            old = None
+            if incremental and old_manifest is not None and compatible(old_manifest, settings, paths):
+                old = QdrantStore(target, client, old_manifest, target.collection)
+            encoder = encoder or load_encoder(settings.backend)
+            texts = [index_text(p) for p in passages]
+            vectors, missing = reuse_plan(texts, old)  # type: ignore[arg-type] - any store with vectors_by_text()
+            enc_started = time.perf_counter()
+            if missing:
+                fresh = encoder.encode(
+                    [texts[i] for i in missing],
+                    batch_size=getattr(encoder, "batch_size", 32),
+                    progress=(lambda d, t: progress("embed", d, t)) if progress else None,
+                )
+                if vectors is None:
+                    vectors = fresh
+                else:
+                    vectors[missing] = fresh
+            assert vectors is not None
+            encode_seconds = time.perf_counter() - enc_started
+            changes = Changes(
+                *file_changes(recorded_hashes(old_manifest), corpus.file_hashes),
+                embedded=len(missing),
+                reused=len(texts) - len(missing),
+                incremental=old is not None,
+            )
+            manifest = {
+                "schema_version": 1,
+                "qa_version": __version__,
+                "model": encoder.name,
+                "backend": encoder.backend,
+                "dimension": int(vectors.shape[1]),
+                "index_kind": "qdrant-hnsw" if target.url else "qdrant-exact",
+                "chunk": settings.chunk.to_json(),
+                "corpus": {
+                    "paths": [str(Path(p).resolve()) for p in paths],
+                    "root": corpus.root,
+                    "fingerprint": fingerprint,
+                    "files": list(corpus.files),
+                    "file_hashes": dict(corpus.file_hashes),
+                    "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+                },
+                "counts": {
+                    "files": len(corpus.files),
+                    "documents": len(corpus.documents),
+                    "passages": len(passages),
+                    "skipped": len(corpus.skipped),
+                },
+                "changes": changes.to_json(),
+                "timings": {
+                    "encode_seconds": round(encode_seconds, 3),
+                    "passages_per_second": round(len(missing) / max(encode_seconds, 1e-9), 2) if missing else 0.0,
+                },
+                "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            }
+            if progress:
+                progress("write", 0, len(passages))
+            store = build_collection(client, target, manifest, passages, vectors, texts, progress)
+            store.manifest["timings"]["build_seconds"] = round(time.perf_counter() - started, 3)
+        except BaseException:
+            if own_client:
+                client.close()
+            raise
+    return store
+
+
+def staleness_of(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSettings) -> str | None:
+    from ..store import staleness
+
+    try:
+        return staleness(manifest, paths, settings)
+    except (KeyError, TypeError, AttributeError):
+        return "its manifest is malformed"
+
+
+def refresh(
+    paths: Sequence[Path], target: QdrantTarget, settings: IndexSettings, force: bool = False, progress: Any = None, notify: Notify | None = None
+) -> Refresh:
+    """`qa index --store qdrant`: build unless up to date (incrementally when it can be)."""
+    from ..incremental import Changes, Refresh
+
+    started = time.perf_counter()
+    reason: str | None = "forced" if force else None
+    manifest: dict[str, Any] = {}
+    client = connect(target, create=True)
+    if not force:
+        try:
+            manifest = read_collection_manifest(client, target)
+            reason = staleness_of(manifest, paths, settings)
+            if reason is None and manifest.get("backend") != settings.backend:
+                reason = f"it was built with the {manifest.get('backend')} encoder"
+        except IndexError_ as exc:
+            reason = str(exc)
+    if reason is None:
+        client.close()
+        counts = manifest.get("counts", {})
+        unchanged = Changes(unchanged=int(counts.get("files", 0)), reused=int(counts.get("passages", 0)), incremental=True)
+        return Refresh(target.location, "up to date", None, manifest, None, unchanged, time.perf_counter() - started)  # type: ignore[arg-type]
+    try:
+        store = build(paths, target, settings, progress=progress, notify=notify, incremental=not force, client=client)
+    finally:
+        client.close()
+    changes = Changes.from_json(store.manifest.get("changes")) or Changes()
+    return Refresh(target.location, "built", reason, store.manifest, None, changes, time.perf_counter() - started)  # type: ignore[arg-type]
+
+
+def open_store(
+    paths: Sequence[str | Path] | None,
+    spec: StoreSpec,
+    index_dir: str | Path | None,
+    settings: IndexSettings,
+    build_missing: bool = False,
+    progress: Any = None,
+    notify: Notify | None = None,
+) -> QdrantStore:
+    """The Qdrant index for `paths` (the bundled seeds when None), built or rebuilt where policy allows.
+
+    As for folders: the bundled corpus is (re)built automatically with a message, any other
+    corpus only when `build_missing` says so; otherwise the user is told the command to run.
+    """
+    from ..engine import resolve_paths
+
+    folder = Path(index_dir) if index_dir is not None else None
+    if paths is None and (folder is not None or spec.collection):
+        # an index named alone: checked against the corpus it records, never rebuilt from seeds/
+        target = target_for(spec, resolve_paths(None), folder)
+        recorded, store = _recorded_or_as_built(target, notify)
+        if store is not None:
+            return store
+        paths = recorded
+    corpus_paths = resolve_paths(paths)
+    target = target_for(spec, corpus_paths, folder)
+    auto = is_default_corpus(corpus_paths) or build_missing
+    say = notify or (lambda _msg: None)
+    fix = f"qa index {' '.join(shlex.quote(str(p)) for p in corpus_paths)} --store qdrant {cli_location(target)}"
+    if target.folder is not None and not (target.folder / "meta.json").exists():
+        if not auto:
+            raise IndexError_(f"no Qdrant index for {', '.join(map(str, corpus_paths))} yet: build it with: {fix}")
+        say(f"building the Qdrant index for {', '.join(map(str, corpus_paths))} in {target.folder} (first run)")
+        build(corpus_paths, target, settings, progress=progress, notify=notify).close()
+        return QdrantStore.open(target)
+    client = connect(target)
+    try:
+        try:
+            manifest = read_collection_manifest(client, target)
+            reason = staleness_of(manifest, corpus_paths, settings)
+        except IndexError_ as exc:
+            if not auto or "not built by qa" in str(exc):
+                raise IndexError_(f"{exc}" if "not built by qa" in str(exc) else f"no Qdrant index for {', '.join(map(str, corpus_paths))} yet: build it with: {fix}") from None
+            reason = "no index yet"
+        if reason is not None:
+            if not auto:
+                raise IndexError_(f"the {target.describe()} is out of date: {reason}; rebuild it with: {fix}")
+            say(f"rebuilding the Qdrant index {target.describe()}: {reason}")
+            build(corpus_paths, target, settings, progress=progress, notify=notify, client=client)
+    finally:
+        client.close()
+    return QdrantStore.open(target)
+
+
+def _recorded_or_as_built(target: QdrantTarget, notify: Notify | None) -> tuple[list[Path], QdrantStore | None]:
+    """(the corpus paths the collection records, None), or ([], the store as built) when that corpus is gone."""
+    from ..engine import recorded_paths
+
+    client = connect(target)
+    try:
+        manifest = read_collection_manifest(client, target)
+    finally:
+        client.close()
+    recorded = recorded_paths(manifest)
+    missing = [p for p in recorded if not p.exists()]
+    if recorded and not missing:
+        return recorded, None
+    if notify:
+        gone = shlex.quote(str(missing[0])) if missing else "no corpus recorded"
+        notify(f"warning: the corpus of the {target.describe()} is gone ({gone} is missing); answering from the index as built")
+    return [], QdrantStore.open(target)
