@@ -8,7 +8,6 @@ notification; the app itself never crashes on bad input or a broken index.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
@@ -24,9 +23,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, ListView, Static
 
+from qa.present import citation, transcript_jsonl, transcript_markdown
 from qa.safe_text import plural, printable
 
-from .render import citation, panel_sources
 from .widgets.context import ContextScreen
 from .widgets.conversation import AnswerBubble, Conversation
 from .widgets.help import HelpScreen
@@ -361,7 +360,7 @@ class QaApp(App[None]):
             self.notify("Nothing to export yet.")
             return
         base = Path.cwd() / f"qa-chat-{time.strftime('%Y%m%d-%H%M%S')}"
-        text = export_markdown(answers) if fmt == "md" else export_jsonl(answers)
+        text = transcript_markdown(answers) if fmt == "md" else transcript_jsonl(answers)
         try:
             path = write_new_file(base, f".{fmt}", text)
         except OSError as exc:
@@ -404,37 +403,3 @@ def write_new_file(base: Path, suffix: str, text: str, tries: int = 1000) -> Pat
             continue
         return path
     raise FileExistsError(f"{base}{suffix} and {tries - 1} numbered names exist")
-
-
-def export_jsonl(answers: Sequence[Answer]) -> str:
-    """One `qa ask --json` object a line."""
-    return "".join(json.dumps(a.to_json(), ensure_ascii=False) + "\n" for a in answers)
-
-
-def export_markdown(answers: Sequence[Answer]) -> str:
-    """A readable transcript: each question, its answer with sentence and sources."""
-    out = ["# qa chat", ""]
-    for a in answers:
-        out += [f"## {_md_line(a.question)}", ""]
-        if a.abstained:
-            out += [f"**Not found in the sources.** (confidence {a.confidence:.2f})", ""]
-        else:
-            top = a.sources[0] if a.sources else None
-            out += [f"**Answer:** {_md_line(a.text or '')} (confidence {a.confidence:.2f})", ""]
-            if top is not None:
-                out += [f"> {_md_line(top.sentence)}", "", f"— {_md_line(top.passage.title)}, `{top.location}`", ""]
-            if a.conflicts:
-                out += ["**Sources disagree:**", ""]
-                for cand in a.conflicts:
-                    where = "; ".join(f"`{s.location}`" for s in cand.sources)
-                    out.append(f"- {_md_line(cand.text)} ({cand.confidence:.2f}) — {where}")
-                out.append("")
-        out += ["Sources:" if not a.abstained else "Closest excerpts:", ""]
-        for i, s in enumerate(panel_sources(a), start=1):
-            out.append(f"{i}. `{s.location}` {_md_line(s.passage.title)}: {_md_line(s.sentence)}")
-        out.append("")
-    return "\n".join(out)
-
-
-def _md_line(text: str | None) -> str:
-    return " ".join(printable(text or "").split())

@@ -60,45 +60,12 @@ def command(
     render_answer(answer)
 
 
-SPAN_STYLE = "bold black on yellow"
-
-
-def marked_sentence(source: Any) -> Any:
-    """The source's sentence as a rich Text with the answer span highlighted (text is data)."""
-    from rich.text import Text
-
-    from ..safe_text import printable
-
-    text = Text(printable(source.sentence))
-    if source.span_start is not None and source.span_end is not None:
-        a = source.span_start - source.sentence_start
-        b = source.span_end - source.sentence_start
-        if 0 <= a < b <= len(source.sentence):
-            text.stylize(SPAN_STYLE, a, b)
-    return text
-
-
-def _where(source: Any) -> Any:
-    from rich.text import Text
-
-    from ..safe_text import printable
-
-    p = source.passage
-    parts: list[tuple[str, str] | str] = [(source.location, "green")]
-    if source.section:  # HTML/DOCX: the heading the sentence stands under
-        parts += [" ", (f"§ {printable(source.section)}", "dim")]
-    if p.title:
-        parts += ["  ", (printable(p.title), "cyan")]
-    if p.date:
-        parts += ["  ", (printable(p.date), "magenta")]
-    return Text.assemble(*parts)
-
-
 def render_answer(answer: Any) -> None:
     """Human output: the answer and its confidence, conflicts, then the sources."""
     from rich.panel import Panel
     from rich.text import Text
 
+    from ..present import marked_sentence, where
     from ..safe_text import printable
 
     out = stdout_console()
@@ -113,13 +80,13 @@ def render_answer(answer: Any) -> None:
             for cand in answer.conflicts:
                 for i, src in enumerate(cand.sources):
                     head = (f"  • {printable(cand.text)}", "bold") if i == 0 else ("    also", "dim")
-                    out.print(Text.assemble(head, "  — ", _where(src)))
+                    out.print(Text.assemble(head, "  — ", where(src)))
         elif len(answer.candidates) > 1:
             out.print(Text("Other answers:", style="bold"))
             for cand in answer.candidates[1:]:
                 src = cand.sources[0]
-                out.print(Text.assemble((f"  • {printable(cand.text)}", "bold"), (f"  ({cand.confidence:.2f})", "dim"), "  — ", _where(src)))
+                out.print(Text.assemble((f"  • {printable(cand.text)}", "bold"), (f"  ({cand.confidence:.2f})", "dim"), "  — ", where(src)))
         out.print(Text("Sources:", style="bold"))
     for i, src in enumerate(answer.sources, start=1):
-        header = Text.assemble((f"{i}. ", "bold"), _where(src), (f"  retrieval #{src.rank}", "dim"))
+        header = Text.assemble((f"{i}. ", "bold"), where(src), (f"  retrieval #{src.rank}", "dim"))
         out.print(Panel(marked_sentence(src), title=header, title_align="left", expand=True))

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_corpus
+from conftest import ROOT
 
 from qa.config import IndexSettings
 from qa.store import build_index, load_index

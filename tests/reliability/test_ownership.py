@@ -287,7 +287,7 @@ def test_two_exports_in_one_second_keep_both(tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tui.app.time, "strftime", lambda fmt: "20260101-120000")  # the same second
     texts = iter(["first export\n", "second export\n", "third export\n"])
-    monkeypatch.setattr(tui.app, "export_markdown", lambda answers: next(texts))
+    monkeypatch.setattr(tui.app, "transcript_markdown", lambda answers: next(texts))
     said: list[str] = []
     app = SimpleNamespace(turns=[SimpleNamespace(answer=object())], notify=lambda msg, **kw: said.append(msg))
     for _ in range(3):

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 from qa.records import Passage, Source, place
 from qa.safe_text import printable
 
-from ..render import SPAN_STYLE
+from qa.present import SPAN_STYLE
 
 PASSAGE_STYLE = "on #2a3340"
 SENTENCE_STYLE = "bold underline"

@@ -11,7 +11,7 @@ from qa.records import Answer, Source
 
 from qa.safe_text import printable
 
-from ..render import marked_sentence, panel_sources
+from qa.present import marked_sentence, shown_sources
 
 
 def source_text(number: int, source: Source) -> Text:
@@ -56,7 +56,7 @@ class SourcesPanel(Vertical):
         if answer is None:
             title.update("Sources")
             return
-        sources = panel_sources(answer)
+        sources = shown_sources(answer)
         label = "Closest excerpts" if answer.abstained else "Sources"
         title.update(Text(f"{label} ({len(sources)})", style="bold"))
         await view.extend(SourceItem(i, src) for i, src in enumerate(sources, start=1))

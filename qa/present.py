@@ -1,0 +1,144 @@
+"""How an answer is shown, in one place for the CLI and the chat: the span marked in its
+sentence, the citation, the confidence word, a conflict line, the Markdown transcript.
+
+Rendering is kept apart from answering (as Rich keeps it apart from logic): qa.answer makes
+records, this module turns them into `rich.text.Text` or plain text, and both `qa ask` and the
+Textual app call it, so an answer reads the same wherever it is shown. Every string from a
+document or the user goes through `printable` (control characters and escapes made visible,
+one character for one, so offsets stay valid) and into a `Text`, which Rich and Textual never
+parse for markup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from .records import Answer, Candidate, Source
+from .safe_text import printable
+
+SPAN_STYLE = "bold black on yellow"
+
+
+def marked_sentence(source: Source) -> Text:
+    """The source's sentence with the answer span highlighted."""
+    text = Text(printable(source.sentence))
+    if source.span_start is not None and source.span_end is not None:
+        a = source.span_start - source.sentence_start
+        b = source.span_end - source.sentence_start
+        if 0 <= a < b <= len(source.sentence):
+            text.stylize(SPAN_STYLE, a, b)
+    return text
+
+
+def location(source: Source) -> Text:
+    """`file:lines` (with the page of a PDF), and the heading of an HTML/DOCX section."""
+    text = Text(source.location, style="green")
+    if source.section:
+        text.append(f" § {printable(source.section)}", style="dim")
+    return text
+
+
+def where(source: Source) -> Text:
+    """The location with the article's title and date: a source line of `qa ask`."""
+    text = location(source)
+    p = source.passage
+    if p.title:
+        text.append("  ")
+        text.append(printable(p.title), style="cyan")
+    if p.date:
+        text.append("  ")
+        text.append(printable(p.date), style="magenta")
+    return text
+
+
+def confidence_label(confidence: float) -> tuple[str, str]:
+    """(word, style): the reader should not have to interpret 0.73 alone."""
+    if confidence >= 0.8:
+        return "high", "bold green"
+    if confidence >= 0.5:
+        return "medium", "bold yellow"
+    return "low", "bold red"
+
+
+def confidence_mark(confidence: float) -> Text:
+    """A coloured dot and word, then the number."""
+    label, style = confidence_label(confidence)
+    return Text.assemble(("● ", style), (label, style), (f" {confidence:.2f}", "dim"))
+
+
+def candidate_line(candidate: Candidate) -> Text:
+    """One answer of a conflict and where (and, when known, on what date) each source gives it."""
+    text = Text("• ")
+    text.append(printable(candidate.text), style="bold")
+    text.append(f" ({candidate.confidence:.2f})", style="dim")
+    text.append(" — ", style="dim")
+    for i, src in enumerate(candidate.sources):
+        if i:
+            text.append(", ")
+        text.append(src.location, style="green")
+        if src.passage.date:  # figures that differ are often figures of different days
+            text.append(f" ({printable(src.passage.date)})", style="magenta")
+    return text
+
+
+def shown_sources(answer: Answer) -> list[Source]:
+    """The answer's sources, then any conflict source not among them (so each can be opened).
+
+    A conflict candidate's source may repeat a closest excerpt of the main answer without its
+    span; the one that carries a span wins, keeping the first position.
+    """
+    out: dict[tuple[str, int], Source] = {}
+    for src in answer.sources:
+        out.setdefault((src.passage.pid, src.sentence_start), src)
+    for cand in answer.conflicts:
+        for src in cand.sources:
+            key = (src.passage.pid, src.sentence_start)
+            if key not in out or (out[key].answer is None and src.answer is not None):
+                out[key] = src
+    return list(out.values())
+
+
+def citation(answer: Answer) -> str:
+    """Plain text for the clipboard: the answer, its sentence and where it stands."""
+    if answer.abstained or not answer.sources:
+        return f"Q: {answer.question}\nA: Not found in the sources."
+    top = answer.sources[0]
+    title = f"{top.passage.title}, " if top.passage.title else ""
+    return f'Q: {answer.question}\nA: {answer.text}\n"{top.sentence}"\n— {title}{top.location}'
+
+
+def transcript_jsonl(answers: Sequence[Answer]) -> str:
+    """One `qa ask --json` object a line."""
+    return "".join(json.dumps(a.to_json(), ensure_ascii=False) + "\n" for a in answers)
+
+
+def transcript_markdown(answers: Sequence[Answer], heading: str = "qa chat") -> str:
+    """A readable transcript: each question, its answer with sentence and sources."""
+    out = [f"# {heading}", ""]
+    for a in answers:
+        out += [f"## {_md_line(a.question)}", ""]
+        if a.abstained:
+            out += [f"**Not found in the sources.** (confidence {a.confidence:.2f})", ""]
+        else:
+            top = a.sources[0] if a.sources else None
+            out += [f"**Answer:** {_md_line(a.text or '')} (confidence {a.confidence:.2f})", ""]
+            if top is not None:
+                out += [f"> {_md_line(top.sentence)}", "", f"— {_md_line(top.passage.title)}, `{top.location}`", ""]
+            if a.conflicts:
+                out += ["**Sources disagree:**", ""]
+                for cand in a.conflicts:
+                    places = "; ".join(f"`{s.location}`" for s in cand.sources)
+                    out.append(f"- {_md_line(cand.text)} ({cand.confidence:.2f}) — {places}")
+                out.append("")
+        out += ["Sources:" if not a.abstained else "Closest excerpts:", ""]
+        for i, s in enumerate(shown_sources(a), start=1):
+            out.append(f"{i}. `{s.location}` {_md_line(s.passage.title)}: {_md_line(s.sentence)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _md_line(text: str | None) -> str:
+    return " ".join(printable(text or "").split())
