@@ -121,6 +121,8 @@ def test_qdrant_ranks_and_scores_as_faiss(hashed: tuple[Path, Path], retriever: 
     faiss = Searcher(load_index(root / "faiss"), encoder=encoder)
     qstore = QdrantStore.open(target_for(StoreSpec("qdrant"), [corpus], root / "qdrant"))
     try:
+        assert not qstore.engine_fusion  # embedded: qa.retrieve fuses; Qdrant's fusion is the server path
+        qstore.engine_fusion = True  # which embedded Qdrant runs too: test it here
         qdrant = Searcher(qstore, encoder=encoder)
         for question in [*QUESTIONS, "Arequipa Arequipa Puno", "zzz unknown words"]:
             a, b = faiss.search(question, k=3, retriever=retriever), qdrant.search(question, k=3, retriever=retriever)
@@ -133,7 +135,9 @@ def test_qdrant_ranks_and_scores_as_faiss(hashed: tuple[Path, Path], retriever: 
                     if s is not None:
                         assert s == pytest.approx(hb.scores[name], rel=1e-5, abs=1e-6)
         if retriever == "hybrid":
-            assert qstore.engine_fusion  # embedded Qdrant fused (prefetch + RRF), no fallback needed
+            assert qstore.engine_fusion  # Qdrant fused (prefetch + RRF), no fallback needed
+            lists = qstore.search_lists(encoder.encode(["Misti summit"])[0], "Misti summit", 3, 10)
+            assert "fused" in lists
     finally:
         qstore.close()
 

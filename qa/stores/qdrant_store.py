@@ -168,8 +168,16 @@ class QdrantStore:
     client: Any  # qdrant_client.QdrantClient
     manifest: dict[str, Any]
     collection: str  # the alias queries go through (or the build collection while building)
-    engine_fusion: bool = True  # hybrid fused by Qdrant (prefetch + RRF); False after a server refused it
+    # hybrid fused by Qdrant (prefetch + RRF) on a server; embedded Qdrant could (it supports the same
+    # query) but runs each prefetch again in pure Python, doubling a search's cost (docs/scaling.md),
+    # so there qa.retrieve fuses the two lists instead (same formula, same order). False also after a
+    # server refused a parameterised RRF.
+    engine_fusion: bool | None = None
     _passages: list[Passage] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.engine_fusion is None:
+            self.engine_fusion = bool(self.target.url)
 
     # ------------------------------------------------------------ open
 
@@ -355,6 +363,7 @@ def build_collection(
         vectors_config={DENSE: m.VectorParams(size=int(vectors.shape[1]), distance=m.Distance.DOT)},
         sparse_vectors_config={LEXICAL: m.SparseVectorParams(modifier=m.Modifier.IDF)},
         metadata={BUILDING_KEY: True},
+        **cluster_layout(target),
     )
     store = QdrantStore(target, client, manifest, name)
     try:
@@ -378,6 +387,26 @@ def build_collection(
         _drop_if_ours(client, old)
     store.collection = target.collection
     return store
+
+
+def cluster_layout(target: QdrantTarget) -> dict[str, Any]:
+    """Shards and replicas for a server collection: QA_QDRANT_SHARDS, QA_QDRANT_REPLICAS (Qdrant's defaults: 1, 1).
+
+    A cluster spreads a collection's shards over its nodes; replicas keep it answering when a
+    node goes away (docs/scaling.md sizes both). Embedded Qdrant has no shards.
+    """
+    import os
+
+    if not target.url:
+        return {}
+    layout: dict[str, Any] = {}
+    for key, env in (("shard_number", "QA_QDRANT_SHARDS"), ("replication_factor", "QA_QDRANT_REPLICAS")):
+        value = os.environ.get(env)
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise UsageError(f"{env} must be a whole number ≥ 1, not {value!r}")
+            layout[key] = int(value)
+    return layout
 
 
 def check_alias_free(client, target: QdrantTarget) -> None:  # type: ignore[no-untyped-def]
