@@ -19,18 +19,16 @@ import pytest
 
 pytest.importorskip("qdrant_client")
 
-from qa.chunk import chunk_documents  # noqa: E402
-from qa.config import RETRIEVERS, IndexSettings, default_settings  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.errors import IndexError_, QAError, UsageError  # noqa: E402
-from qa.ingest import load_corpus  # noqa: E402
-from qa.retrieve import Searcher, as_store  # noqa: E402
-from qa.stores import STORES, StoreSpec  # noqa: E402
-from qa.stores.base import Store  # noqa: E402
-from qa.stores.qdrant_index import build, open_store, target_for  # noqa: E402
-from qa.stores.qdrant_store import QdrantStore, folder_replaceable  # noqa: E402
+from conftest import ROOT, SEEDS, run_cli, write_corpus
 
-from conftest import ROOT, SEEDS, run_cli, write_corpus  # noqa: E402
+from qa.config import RETRIEVERS, IndexSettings, default_settings
+from qa.engine import Engine
+from qa.errors import IndexError_, QAError, UsageError
+from qa.retrieve import Searcher, as_store
+from qa.stores import STORES, StoreSpec
+from qa.stores.base import Store
+from qa.stores.qdrant_index import build, open_store, target_for
+from qa.stores.qdrant_store import QdrantStore, folder_replaceable
 
 QUESTIONS = {
     "How high is the summit of the Misti?": ("volcano.md", "5,822 metres"),
@@ -201,7 +199,7 @@ def test_a_folder_of_the_users_is_never_a_qdrant_target(tmp_path: Path) -> None:
     ],
 )
 def test_unreachable_server_is_one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(argv, capsys)
+    code, _, err = run_cli(argv, capsys)
     assert code == 2
     assert "cannot reach Qdrant at http://127.0.0.1:9" in err and "--url" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -26,12 +26,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.bench import machine, percentiles, synthetic_queries, synthetic_vectors  # noqa: E402
-from qa.chunk import chunk_documents  # noqa: E402
-from qa.config import ChunkSettings  # noqa: E402
-from qa.ingest import load_corpus  # noqa: E402
-from qa.records import Passage  # noqa: E402
-from qa.retrieve import RRF_K, fuse  # noqa: E402
+from qa.bench import machine, percentiles, synthetic_queries, synthetic_vectors
+from qa.chunk import chunk_documents
+from qa.config import ChunkSettings
+from qa.ingest import load_corpus
+from qa.records import Passage
+from qa.retrieve import RRF_K, fuse
 
 
 def passages_and_texts(n: int) -> tuple[list[Passage], list[str]]:
@@ -77,8 +77,7 @@ def bench_faiss(work: Path, passages: list[Passage], vectors: np.ndarray, texts:
     bm25 = Bm25Index.build(texts)
     bm25.save(work / "bm25")
     with open(work / "passages.jsonl", "w", encoding="utf-8") as fh:
-        for p in passages:
-            fh.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(p.to_json(), ensure_ascii=False) + "\n" for p in passages)
     seconds = time.perf_counter() - started
     dense.set_threads(1)
     manifest = {"backend": "synthetic", "dimension": vectors.shape[1], "index_kind": dense.kind_of(index)}

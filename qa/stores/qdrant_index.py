@@ -19,7 +19,15 @@ from .. import __version__
 from ..config import IndexSettings, default_index_dir, is_default_corpus
 from ..errors import IndexError_, QAError
 from . import StoreSpec
-from .qdrant_store import QdrantStore, QdrantTarget, build_collection, cli_location, connect, folder_replaceable, read_collection_manifest
+from .qdrant_store import (
+    QdrantStore,
+    QdrantTarget,
+    build_collection,
+    cli_location,
+    connect,
+    folder_replaceable,
+    read_collection_manifest,
+)
 
 if TYPE_CHECKING:
     from ..encoders import Encoder

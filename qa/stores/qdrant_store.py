@@ -79,7 +79,7 @@ def connect(target: QdrantTarget, create: bool = False):  # type: ignore[no-unty
         client = QdrantClient(url=target.url, timeout=30, check_compatibility=False)
         try:
             client.get_collections()
-        except Exception as exc:  # httpx/grpc errors of every kind: the server is not there
+        except Exception as exc:  # noqa: BLE001 - httpx/grpc errors of every kind: the server is not there
             client.close()
             raise IndexError_(
                 f"cannot reach Qdrant at {target.url} ({_first_line(exc)}); start it "
@@ -275,7 +275,7 @@ class QdrantStore:
             )
         try:
             results = self.client.query_batch_points(self.collection, requests=list(requests.values())) if requests else []
-        except Exception as exc:  # an older server without parameterised RRF: the engine's own fusion then
+        except Exception as exc:  # noqa: BLE001 - an older server without parameterised RRF: the engine's own fusion then
             if not fuse_here or "rrf" not in str(exc).lower():
                 raise IndexError_(f"Qdrant search failed on {self.target.describe()} ({_first_line(exc)})") from None
             self.engine_fusion = False
@@ -427,7 +427,7 @@ def sweep_builds(client, target: QdrantTarget) -> None:  # type: ignore[no-untyp
 def _drop_if_ours(client, name: str) -> None:  # type: ignore[no-untyped-def]
     try:
         meta = _collection_metadata(client, name)
-    except Exception:
+    except Exception:  # noqa: BLE001 - gone or unreadable: not ours to delete
         return
     if BUILDING_KEY in meta or MANIFEST_KEY in meta:
         client.delete_collection(name)
