@@ -40,8 +40,11 @@ def store_options(f: F) -> F:
             spec = stores.StoreSpec("qdrant", url or env.url, collection or env.collection)
         else:
             spec = stores.StoreSpec(kind, url, collection)
-        stores.select(spec)
-        return f(*args, **kwargs)
+        previous = stores.select(spec)
+        try:
+            return f(*args, **kwargs)
+        finally:
+            stores.select(previous)  # in-process callers (tests, qa.cli.run twice) get their own choice back
 
     g: F = run
     g = click.option(

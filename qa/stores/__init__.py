@@ -35,10 +35,11 @@ class StoreSpec:
 _selected: StoreSpec | None = None
 
 
-def select(spec: StoreSpec | None) -> None:
-    """Make `spec` the store this process opens (None: back to the environment's choice)."""
+def select(spec: StoreSpec | None) -> StoreSpec | None:
+    """Make `spec` the store this process opens (None: back to the environment's choice); returns the previous one."""
     global _selected
-    _selected = spec
+    previous, _selected = _selected, spec
+    return previous
 
 
 def from_env() -> StoreSpec:
