@@ -54,7 +54,7 @@ def _group(units: list[tuple[int, int, int, bool]], cfg: ChunkSettings) -> list[
         i = j
     # fold a short tail into the previous passage when it fits
     if len(groups) >= 2:
-        (a, b), (c, d) = groups[-2], groups[-1]
+        (a, _), (c, d) = groups[-2], groups[-1]
         tail = sum(u[2] for u in units[c:d])
         both = sum(u[2] for u in units[a:d])
         if tail < cfg.min_words and both <= cfg.max_words:

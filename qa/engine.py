@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_CORPUS, IndexSettings, default_index_dir, default_settings, is_default_corpus
-from .errors import IndexError_, UsageError
+from .errors import IndexProblem, UsageError
 from .records import Hit
 from .store import BuildProgress, Index, build_index, load_index, read_manifest, rebuild_hint, staleness
 
@@ -121,7 +121,7 @@ def open_index(
         recorded = recorded_paths(manifest)
         missing = [p for p in recorded if not p.exists()]
         if not recorded:
-            raise IndexError_(f"the index at {index_dir} records no corpus paths; {rebuild_hint(Path(index_dir), manifest)}")
+            raise IndexProblem(f"the index at {index_dir} records no corpus paths; {rebuild_hint(Path(index_dir), manifest)}")
         if missing:
             return _open_without_corpus(Path(index_dir), missing, notify)  # type: ignore[arg-type]
         paths = recorded
@@ -138,13 +138,13 @@ def open_index(
             # the bundled corpus in its default place follows the default encoder (cheap to rebuild); any other
             # index keeps the encoder it was built with (queries use the index's backend)
             reason = f"it was built with the {manifest.get('backend')} encoder, the default is now {settings.backend}"
-    except IndexError_ as exc:
+    except IndexProblem as exc:
         if not auto and not target.exists():
             # nothing built yet for this corpus: give the exact command, with its real paths
             import shlex
 
             where = f" --index-dir {shlex.quote(str(target))}" if explicit_dir else ""
-            raise IndexError_(
+            raise IndexProblem(
                 f"no index for {', '.join(map(str, corpus_paths))} yet: build it with: "
                 f"qa index {' '.join(shlex.quote(str(p)) for p in corpus_paths)}{where}"
             ) from None
@@ -155,14 +155,14 @@ def open_index(
             say(f"building the index for {', '.join(map(str, corpus_paths))} in {target} (first run)")
     if reason is not None:
         if not auto:
-            raise IndexError_(f"the index at {target} is out of date: {reason}; {_fix_hint(target, manifest, corpus_paths, explicit_dir)}")
+            raise IndexProblem(f"the index at {target} is out of date: {reason}; {_fix_hint(target, manifest, corpus_paths, explicit_dir)}")
         check_buildable(target, corpus_paths)  # refuse before announcing a rebuild that must not happen
         say(f"rebuilding the index in {target}: {reason}")
     if manifest is None or reason is not None:
         return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
     try:
         return load_index(target)
-    except IndexError_ as exc:
+    except IndexProblem as exc:
         if not auto:
             raise
         check_buildable(target, corpus_paths)
@@ -196,8 +196,8 @@ def _open_without_corpus(index_dir: Path, missing: list[Path], notify: Notify | 
     fix = f"if it moved, rebuild with: qa index NEW_PLACE --index-dir {shlex.quote(str(index_dir))}"
     try:
         index = load_index(index_dir)
-    except IndexError_ as exc:
-        raise IndexError_(f"the corpus of the index at {index_dir} is gone ({where} is missing) and the index is damaged ({exc}); {fix}") from None
+    except IndexProblem as exc:
+        raise IndexProblem(f"the corpus of the index at {index_dir} is gone ({where} is missing) and the index is damaged ({exc}); {fix}") from None
     if notify:
         notify(f"warning: the corpus of the index at {index_dir} is gone ({where} is missing); answering from the index as built; {fix}")
     return index

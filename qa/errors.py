@@ -11,5 +11,5 @@ class UsageError(QAError):
     """Bad input: a missing path, an empty question, an unknown option value."""
 
 
-class IndexError_(QAError):
+class IndexProblem(QAError):
     """The index is missing, stale, corrupt or built differently."""

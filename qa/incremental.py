@@ -175,7 +175,7 @@ def refresh_index(
     """
     import time
 
-    from .errors import IndexError_
+    from .errors import IndexProblem
     from .store import build_index, read_manifest, staleness
 
     started = time.perf_counter()
@@ -187,7 +187,7 @@ def refresh_index(
             reason = staleness(manifest, paths, settings)
             if reason is None and manifest.get("backend") != settings.backend:
                 reason = f"it was built with the {manifest.get('backend')} encoder"
-        except IndexError_ as exc:
+        except IndexProblem as exc:
             reason = str(exc) if index_dir.exists() else "no index yet"
     if reason is None:
         files = manifest.get("counts", {}).get("files", 0)

@@ -30,7 +30,7 @@ import numpy as np
 from . import __version__
 from .chunk import chunk_documents
 from .config import IndexSettings
-from .errors import IndexError_, QAError
+from .errors import IndexProblem, QAError
 from .records import Corpus, Passage
 from .safe_text import plural
 
@@ -103,10 +103,10 @@ def build_lock(index_dir: Path, notify: Callable[[str], None] | None = None) -> 
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def unwritable(index_dir: Path, exc: OSError) -> IndexError_:
+def unwritable(index_dir: Path, exc: OSError) -> IndexProblem:
     """The one-line error for an index that cannot be written where it should go."""
     why = exc.strerror or type(exc).__name__
-    return IndexError_(f"cannot write the index in {index_dir} ({why}); choose a writable folder with --index-dir")
+    return IndexProblem(f"cannot write the index in {index_dir} ({why}); choose a writable folder with --index-dir")
 
 
 # every name a build writes into an index directory: a folder holding only these is ours
@@ -131,15 +131,15 @@ def foreign_entries(folder: Path) -> list[str]:
 def check_replaceable(index_dir: Path) -> None:
     """Refuse a target that is not absent, empty or an index of ours: building there would destroy it."""
     if index_dir.is_symlink() and not index_dir.exists():
-        raise IndexError_(f"{index_dir} is a broken symlink; choose another --index-dir")
+        raise IndexProblem(f"{index_dir} is a broken symlink; choose another --index-dir")
     if not index_dir.exists():
         return
     if not index_dir.is_dir():
-        raise IndexError_(f"{index_dir} is a file, not a folder; choose another --index-dir")
+        raise IndexProblem(f"{index_dir} is a file, not a folder; choose another --index-dir")
     foreign = foreign_entries(index_dir)
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise IndexError_(f"{index_dir} holds files that are not a qa index ({shown}); choose another --index-dir")
+        raise IndexProblem(f"{index_dir} holds files that are not a qa index ({shown}); choose another --index-dir")
 
 
 def check_outside_corpus(index_dir: Path, paths: Sequence[Path]) -> None:
@@ -148,7 +148,7 @@ def check_outside_corpus(index_dir: Path, paths: Sequence[Path]) -> None:
     for p in paths:
         root = Path(os.path.realpath(p))
         if target == root or (root.is_dir() and target.is_relative_to(root)):
-            raise IndexError_(f"the index folder {index_dir} is inside the corpus {p}; choose an --index-dir outside it")
+            raise IndexProblem(f"the index folder {index_dir} is inside the corpus {p}; choose an --index-dir outside it")
 
 
 def real_target(index_dir: Path) -> Path:
@@ -405,31 +405,31 @@ def rebuild_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
-    """The manifest, or IndexError_ saying what is wrong and how to fix it."""
+    """The manifest, or IndexProblem saying what is wrong and how to fix it."""
     _sweep_missing(index_dir)
     mpath = index_dir / MANIFEST
     if not index_dir.exists():
-        raise IndexError_(f"no index at {index_dir}: build one with: qa index PATH --index-dir {index_dir}")
+        raise IndexProblem(f"no index at {index_dir}: build one with: qa index PATH --index-dir {index_dir}")
     if not mpath.exists():
-        raise IndexError_(f"{index_dir} is not a qa index (no {MANIFEST}); {rebuild_hint(index_dir)}")
+        raise IndexProblem(f"{index_dir} is not a qa index (no {MANIFEST}); {rebuild_hint(index_dir)}")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not an object")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise IndexError_(f"{mpath} is not valid JSON ({exc}); {rebuild_hint(index_dir)}") from None
+        raise IndexProblem(f"{mpath} is not valid JSON ({exc}); {rebuild_hint(index_dir)}") from None
     version = manifest.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise IndexError_(
+        raise IndexProblem(
             f"index {index_dir} has schema version {version!r}, this qa reads {SCHEMA_VERSION}; "
             + rebuild_hint(index_dir, manifest)
         )
     for key, kind in _MANIFEST_TYPES.items():
         if key not in manifest:
-            raise IndexError_(f"{mpath} lacks {key!r}; {rebuild_hint(index_dir, manifest)}")
+            raise IndexProblem(f"{mpath} lacks {key!r}; {rebuild_hint(index_dir, manifest)}")
         if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
             # a hand-edited or foreign manifest must fail here, not as an AttributeError later
-            raise IndexError_(f"{mpath} has a malformed {key!r} entry; {rebuild_hint(index_dir, manifest)}")
+            raise IndexProblem(f"{mpath} has a malformed {key!r} entry; {rebuild_hint(index_dir, manifest)}")
     return manifest
 
 
@@ -459,7 +459,7 @@ def staleness(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSe
 
 
 def load_index(index_dir: Path) -> Index:
-    """Load and cross-check every part; raise IndexError_ naming the broken part."""
+    """Load and cross-check every part; raise IndexProblem naming the broken part."""
     from . import dense
     from .lexical import Bm25Index
 
@@ -472,25 +472,25 @@ def load_index(index_dir: Path) -> Index:
             if line.strip()
         ]
     except FileNotFoundError:
-        raise IndexError_(f"{index_dir} lacks {PASSAGES}; {hint}") from None
+        raise IndexProblem(f"{index_dir} lacks {PASSAGES}; {hint}") from None
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise IndexError_(f"{index_dir / PASSAGES} is corrupt ({exc}); {hint}") from None
+        raise IndexProblem(f"{index_dir / PASSAGES} is corrupt ({exc}); {hint}") from None
     try:
         vectors = dense.load(index_dir / VECTORS)
     except Exception as exc:  # faiss raises RuntimeError with C++ text for any bad file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IndexError_(f"{index_dir / VECTORS} cannot be read ({first[:120]}); {hint}") from None
+        raise IndexProblem(f"{index_dir / VECTORS} cannot be read ({first[:120]}); {hint}") from None
     try:
         bm25 = Bm25Index.load(index_dir / BM25_DIR)
     except Exception as exc:
-        raise IndexError_(f"{index_dir / BM25_DIR} cannot be read ({type(exc).__name__}); {hint}") from None
+        raise IndexProblem(f"{index_dir / BM25_DIR} cannot be read ({type(exc).__name__}); {hint}") from None
     n = len(passages)
     if vectors.ntotal != n or manifest["counts"].get("passages") != n or bm25.size != n:
-        raise IndexError_(
+        raise IndexProblem(
             f"index {index_dir} is inconsistent: {plural(n, 'passage')}, {plural(vectors.ntotal, 'vector')}, "
             f"{plural(bm25.size, 'BM25 row')}; {hint}"
         )
     if vectors.d != manifest["dimension"]:
-        raise IndexError_(f"index {index_dir} has vectors of size {vectors.d}, manifest says {manifest['dimension']}; {hint}")
+        raise IndexProblem(f"index {index_dir} has vectors of size {vectors.d}, manifest says {manifest['dimension']}; {hint}")
     index = Index(index_dir, manifest, passages, vectors, bm25)
     return index

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from qa.config import IndexSettings
-from qa.errors import IndexError_
+from qa.errors import IndexProblem
 from qa.store import MANIFEST, PASSAGES, build_index, load_index, read_manifest, staleness
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_engine_refuses_stale_foreign_index(small_corpus: Path, tmp_path: Path) 
     target = tmp_path / "idx"
     build_index([small_corpus], target, IndexSettings())
     (small_corpus / "volcano.md").write_text("# Changed\n\nNothing about volcanoes now.\n", encoding="utf-8")
-    with pytest.raises(IndexError_, match=r"out of date.*qa index"):
+    with pytest.raises(IndexProblem, match=r"out of date.*qa index"):
         Engine.open([small_corpus], target)
 
 
@@ -75,15 +75,15 @@ def test_broken_manifests_are_refused(small_corpus: Path, tmp_path: Path) -> Non
     mpath = target / MANIFEST
     good = mpath.read_text()
     mpath.write_text("{not json")
-    with pytest.raises(IndexError_, match="not valid JSON"):
+    with pytest.raises(IndexProblem, match="not valid JSON"):
         load_index(target)
     mpath.write_text(json.dumps({**json.loads(good), "schema_version": 999}))
-    with pytest.raises(IndexError_, match="schema version"):
+    with pytest.raises(IndexProblem, match="schema version"):
         load_index(target)
     mpath.write_text(good)
     lines = (target / PASSAGES).read_text().splitlines()
     (target / PASSAGES).write_text("\n".join(lines[:-1]) + "\n")
-    with pytest.raises(IndexError_, match="inconsistent"):
+    with pytest.raises(IndexProblem, match="inconsistent"):
         load_index(target)
 
 

@@ -23,7 +23,7 @@ from conftest import ROOT, SEEDS, run_cli, write_corpus
 
 from qa.config import RETRIEVERS, IndexSettings, default_settings
 from qa.engine import Engine
-from qa.errors import IndexError_, QAError, UsageError
+from qa.errors import IndexProblem, QAError, UsageError
 from qa.retrieve import Searcher, as_store
 from qa.stores import STORES, StoreSpec
 from qa.stores.base import Store
@@ -143,7 +143,7 @@ def test_qdrant_ranks_and_scores_as_faiss(hashed: tuple[Path, Path], retriever: 
 def test_another_model_is_refused_in_one_line(hashed: tuple[Path, Path]) -> None:
     corpus, root = hashed
     other = IndexSettings(model="another-model", backend=SETTINGS.backend)
-    with pytest.raises(IndexError_, match="built with model 'all-MiniLM-L6-v2', not 'another-model'.*qa index") as info:
+    with pytest.raises(IndexProblem, match="built with model 'all-MiniLM-L6-v2', not 'another-model'.*qa index") as info:
         open_store([corpus], StoreSpec("qdrant"), root / "qdrant", other)
     assert "\n" not in str(info.value)
     store = open_store([corpus], StoreSpec("qdrant"), root / "qdrant", SETTINGS)  # intact, still opens
@@ -182,7 +182,7 @@ def test_a_folder_of_the_users_is_never_a_qdrant_target(tmp_path: Path) -> None:
     mine = tmp_path / "thesis"
     mine.mkdir()
     (mine / "chapter1.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(IndexError_, match="not an embedded Qdrant index"):
+    with pytest.raises(IndexProblem, match="not an embedded Qdrant index"):
         folder_replaceable(mine)
     corpus = write_corpus(tmp_path / "corpus")
     with pytest.raises(QAError, match="not an embedded Qdrant index"):

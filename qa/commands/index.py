@@ -162,14 +162,14 @@ def _recorded_corpus(index_dir: Path | None) -> list[Path] | None:
     import shlex
 
     from ..engine import recorded_paths
-    from ..errors import IndexError_, UsageError
+    from ..errors import IndexProblem, UsageError
     from ..store import read_manifest
 
     if index_dir is None:
         return None
     try:
         recorded = recorded_paths(read_manifest(index_dir))
-    except IndexError_:
+    except IndexProblem:
         return None  # not an index (yet): built from seeds/, if the folder may be replaced
     missing = [p for p in recorded if not p.exists()]
     if missing:

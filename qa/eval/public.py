@@ -23,7 +23,7 @@ from typing import Any
 
 from . import metrics as M
 from ..config import RETRIEVERS, IndexSettings, default_settings, index_root
-from ..errors import IndexError_, UsageError
+from ..errors import IndexProblem, UsageError
 from ..records import Corpus, Document, Hit, LineSpan
 
 SQUAD_VERSIONS = ("1.1", "2.0")
@@ -174,7 +174,7 @@ def open_bench_engine(
         if staleness(manifest, [bench.source], settings) is None and manifest.get("backend") == settings.backend:
             if manifest["counts"].get("documents") == len(bench.documents):
                 index = load_index(target)
-    except IndexError_:
+    except IndexProblem:
         index = None
     if index is None:
         if notify:

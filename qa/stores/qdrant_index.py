@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import IndexSettings, default_index_dir, is_default_corpus
-from ..errors import IndexError_, QAError
+from ..errors import IndexProblem, QAError
 from . import StoreSpec
 from .qdrant_store import (
     QdrantStore,
@@ -100,7 +100,7 @@ def build(
             old_manifest: dict[str, Any] | None
             try:
                 old_manifest = read_collection_manifest(client, target)
-            except IndexError_:
+            except IndexProblem:
                 old_manifest = None
             old = None
             if incremental and old_manifest is not None and compatible(old_manifest, settings, paths):
@@ -192,7 +192,7 @@ def refresh(
             reason = staleness_of(manifest, paths, settings)
             if reason is None and manifest.get("backend") != settings.backend:
                 reason = f"it was built with the {manifest.get('backend')} encoder"
-        except IndexError_ as exc:
+        except IndexProblem as exc:
             reason = str(exc)
     if reason is None:
         client.close()
@@ -238,7 +238,7 @@ def open_store(
     fix = f"qa index {' '.join(shlex.quote(str(p)) for p in corpus_paths)} --store qdrant {cli_location(target)}"
     if target.folder is not None and not (target.folder / "meta.json").exists():
         if not auto:
-            raise IndexError_(f"no Qdrant index for {', '.join(map(str, corpus_paths))} yet: build it with: {fix}")
+            raise IndexProblem(f"no Qdrant index for {', '.join(map(str, corpus_paths))} yet: build it with: {fix}")
         say(f"building the Qdrant index for {', '.join(map(str, corpus_paths))} in {target.folder} (first run)")
         build(corpus_paths, target, settings, progress=progress, notify=notify).close()
         return QdrantStore.open(target)
@@ -247,13 +247,13 @@ def open_store(
         try:
             manifest = read_collection_manifest(client, target)
             reason = staleness_of(manifest, corpus_paths, settings)
-        except IndexError_ as exc:
+        except IndexProblem as exc:
             if not auto or "not built by qa" in str(exc):
-                raise IndexError_(f"{exc}" if "not built by qa" in str(exc) else f"no Qdrant index for {', '.join(map(str, corpus_paths))} yet: build it with: {fix}") from None
+                raise IndexProblem(f"{exc}" if "not built by qa" in str(exc) else f"no Qdrant index for {', '.join(map(str, corpus_paths))} yet: build it with: {fix}") from None
             reason = "no index yet"
         if reason is not None:
             if not auto:
-                raise IndexError_(f"the {target.describe()} is out of date: {reason}; rebuild it with: {fix}")
+                raise IndexProblem(f"the {target.describe()} is out of date: {reason}; rebuild it with: {fix}")
             say(f"rebuilding the Qdrant index {target.describe()}: {reason}")
             build(corpus_paths, target, settings, progress=progress, notify=notify, client=client)
     finally:

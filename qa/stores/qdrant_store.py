@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexError_, UsageError
+from ..errors import IndexProblem, UsageError
 from ..records import Passage
 from . import sparse
 from .base import Ranked
@@ -81,7 +81,7 @@ def connect(target: QdrantTarget, create: bool = False):  # type: ignore[no-unty
             client.get_collections()
         except Exception as exc:  # noqa: BLE001 - httpx/grpc errors of every kind: the server is not there
             client.close()
-            raise IndexError_(
+            raise IndexProblem(
                 f"cannot reach Qdrant at {target.url} ({_first_line(exc)}); start it "
                 "(docker run -p 6333:6333 qdrant/qdrant) or fix --url / QA_QDRANT_URL"
             ) from None
@@ -89,18 +89,18 @@ def connect(target: QdrantTarget, create: bool = False):  # type: ignore[no-unty
     assert target.folder is not None
     folder = target.folder
     if not create and not (folder / "meta.json").exists():
-        raise IndexError_(f"no Qdrant index at {folder}: build one with: qa index PATH --store qdrant --index-dir {folder}")
+        raise IndexProblem(f"no Qdrant index at {folder}: build one with: qa index PATH --store qdrant --index-dir {folder}")
     try:
         client = QdrantClient(path=str(folder))
     except RuntimeError as exc:
         if "already accessed" in str(exc):
-            raise IndexError_(
+            raise IndexProblem(
                 f"the Qdrant folder {folder} is open in another qa process (embedded Qdrant allows one at a time); "
                 "close it, or run a Qdrant server and use --url"
             ) from None
-        raise IndexError_(f"cannot open the Qdrant folder {folder} ({_first_line(exc)})") from None
+        raise IndexProblem(f"cannot open the Qdrant folder {folder} ({_first_line(exc)})") from None
     except OSError as exc:
-        raise IndexError_(f"cannot open the Qdrant folder {folder} ({exc.strerror or type(exc).__name__})") from None
+        raise IndexProblem(f"cannot open the Qdrant folder {folder} ({exc.strerror or type(exc).__name__})") from None
     # closed before the interpreter tears modules down (its __del__ then fails noisily)
     atexit.register(client.close)
     return client
@@ -126,16 +126,16 @@ def alias_target(client, alias: str) -> str | None:  # type: ignore[no-untyped-d
 
 
 def read_collection_manifest(client, target: QdrantTarget) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """The manifest the collection carries, or IndexError_ naming the fix."""
+    """The manifest the collection carries, or IndexProblem naming the fix."""
     hint = f"build it with: qa index PATH --store qdrant {cli_location(target)}"
     name = alias_target(client, target.collection)
     if name is None:
         if client.collection_exists(target.collection):
-            raise IndexError_(f"{target.describe()} was not built by qa (it is not a qa alias); choose another with --collection")
-        raise IndexError_(f"no {target.describe()}; {hint}")
+            raise IndexProblem(f"{target.describe()} was not built by qa (it is not a qa alias); choose another with --collection")
+        raise IndexProblem(f"no {target.describe()}; {hint}")
     manifest = _collection_metadata(client, name).get(MANIFEST_KEY)
     if not isinstance(manifest, dict):
-        raise IndexError_(f"{target.describe()} has no qa manifest; {hint}")
+        raise IndexProblem(f"{target.describe()} has no qa manifest; {hint}")
     return manifest
 
 
@@ -200,10 +200,10 @@ class QdrantStore:
         params = info.config.params.vectors
         size = params[DENSE].size if isinstance(params, dict) and DENSE in params else None
         if size != self.manifest.get("dimension"):
-            raise IndexError_(f"{self.target.describe()} has vectors of size {size}, its manifest says {self.manifest.get('dimension')}; {hint}")
+            raise IndexProblem(f"{self.target.describe()} has vectors of size {size}, its manifest says {self.manifest.get('dimension')}; {hint}")
         n = self.client.count(self.collection, exact=True).count
         if n != self.manifest.get("counts", {}).get("passages"):
-            raise IndexError_(f"{self.target.describe()} is inconsistent: {n} points, manifest says {self.manifest.get('counts', {}).get('passages')}; {hint}")
+            raise IndexProblem(f"{self.target.describe()} is inconsistent: {n} points, manifest says {self.manifest.get('counts', {}).get('passages')}; {hint}")
 
     def close(self) -> None:
         self.client.close()
@@ -236,7 +236,7 @@ class QdrantStore:
         by_id = {int(p.id): Passage.from_json(p.payload["passage"]) for p in found}
         missing = [i for i in ids if i not in by_id]
         if missing:
-            raise IndexError_(f"{self.target.describe()} lacks passage {missing[0]}; rebuild it with: qa index PATH --store qdrant {cli_location(self.target)} --force")
+            raise IndexProblem(f"{self.target.describe()} lacks passage {missing[0]}; rebuild it with: qa index PATH --store qdrant {cli_location(self.target)} --force")
         return [by_id[i] for i in ids]
 
     def dense_search(self, qvec: np.ndarray, depth: int) -> Ranked:
@@ -277,7 +277,7 @@ class QdrantStore:
             results = self.client.query_batch_points(self.collection, requests=list(requests.values())) if requests else []
         except Exception as exc:  # noqa: BLE001 - an older server without parameterised RRF: the engine's own fusion then
             if not fuse_here or "rrf" not in str(exc).lower():
-                raise IndexError_(f"Qdrant search failed on {self.target.describe()} ({_first_line(exc)})") from None
+                raise IndexProblem(f"Qdrant search failed on {self.target.describe()} ({_first_line(exc)})") from None
             self.engine_fusion = False
             return self.search_lists(qvec, query, depth, rrf_k)
         lists = {name: _ranked(r.points) for name, r in zip(requests, results, strict=True)}
@@ -412,7 +412,7 @@ def cluster_layout(target: QdrantTarget) -> dict[str, Any]:
 def check_alias_free(client, target: QdrantTarget) -> None:  # type: ignore[no-untyped-def]
     """Refuse a name taken by a collection qa did not make (moving an alias over it would fail or hide it)."""
     if alias_target(client, target.collection) is None and client.collection_exists(target.collection):
-        raise IndexError_(f"{target.describe()} is a collection qa did not build; choose another name with --collection")
+        raise IndexProblem(f"{target.describe()} is a collection qa did not build; choose another name with --collection")
 
 
 def sweep_builds(client, target: QdrantTarget) -> None:  # type: ignore[no-untyped-def]
@@ -438,7 +438,7 @@ def folder_replaceable(folder: Path) -> None:
     if not folder.exists():
         return
     if not folder.is_dir():
-        raise IndexError_(f"{folder} is a file, not a folder; choose another --index-dir")
+        raise IndexProblem(f"{folder} is a file, not a folder; choose another --index-dir")
     foreign = sorted(n for n in (p.name for p in folder.iterdir()) if n not in LOCAL_ENTRIES)
     if foreign:
-        raise IndexError_(f"{folder} holds files that are not an embedded Qdrant index ({', '.join(foreign[:3])}); choose another --index-dir")
+        raise IndexProblem(f"{folder} holds files that are not an embedded Qdrant index ({', '.join(foreign[:3])}); choose another --index-dir")

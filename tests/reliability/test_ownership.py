@@ -91,14 +91,14 @@ def bundled(bundled_corpus: Path) -> Path:
 @pytest.mark.slow
 def test_automatic_rebuild_never_replaces_a_user_folder(bundled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from qa.engine import open_index
-    from qa.errors import IndexError_
+    from qa.errors import IndexProblem
 
     mine = tmp_path / "myfolder"
     mine.mkdir()
     (mine / "report.docx").write_bytes(b"PK\x03\x04 mine")
     code, _, err = run_cli(["ask", QUESTION, "-c", str(bundled), "--index-dir", str(mine)], capsys)  # ask rebuilds seeds on its own
     assert code == 2 and one_line(err) and "holds files that are not a qa index (report.docx)" in err, err
-    with pytest.raises(IndexError_, match="not a qa index"):  # chat: build_missing=True
+    with pytest.raises(IndexProblem, match="not a qa index"):  # chat: build_missing=True
         open_index([tmp_path / "seeds"], mine, build_missing=True)
     assert os.listdir(mine) == ["report.docx"] and (mine / "report.docx").read_bytes() == b"PK\x03\x04 mine"
 
