@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import bench
+from qa.eval import speed as bench
 
 
 def test_percentiles_in_milliseconds():

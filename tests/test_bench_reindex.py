@@ -1,4 +1,4 @@
-"""The re-index benchmark (qa.bench_reindex): a deterministic generated folder, and a small real
+"""The re-index benchmark (qa.eval.reindex): a deterministic generated folder, and a small real
 run whose result has every number `qa bench` reports (no timing asserted beyond sanity)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import bench, bench_reindex
+from qa.eval import reindex as bench_reindex
+from qa.eval import speed as bench
 
 
 def test_generated_folder_is_deterministic(tmp_path: Path) -> None:

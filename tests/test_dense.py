@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa import dense
-from qa.bench import synthetic_queries, synthetic_vectors
+from qa.eval.speed import synthetic_queries, synthetic_vectors
 
 
 def test_choose_kind_switches_at_the_threshold():

@@ -263,7 +263,7 @@ def test_ask_text_output_names_the_page(formats_index) -> None:  # type: ignore[
 
 
 def test_bench_extraction_reports_pages_per_second() -> None:
-    from qa.bench import TARGETS, measure_extraction, target_checks
+    from qa.eval.speed import TARGETS, measure_extraction, target_checks
 
     x = measure_extraction(pdf_pages=20, html_pages=5)
     assert x["pdf_error"] is None and x["html_read"] == 5

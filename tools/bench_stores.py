@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/bench_stores.py [--sizes 10000 100000] [--queries 200] [--json out.json]
 
-Vectors are synthetic (qa.bench.synthetic_vectors: clustered unit vectors, 384-d, and queries
+Vectors are synthetic (qa.eval.speed.synthetic_vectors: clustered unit vectors, 384-d, and queries
 near stored ones), so no model runs; the BM25 side indexes real passage text (the seeds'
 passages, cycled, each copy tagged with a distinct word so no two are identical) and queries
 with the first words of a random passage. Recall@10 is the dense top-10 against exact search
@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.bench import machine, percentiles, synthetic_queries, synthetic_vectors
+from qa.eval.speed import machine, percentiles, synthetic_queries, synthetic_vectors
 from qa.chunk import chunk_documents
 from qa.config import ChunkSettings
 from qa.ingest import load_corpus

@@ -6,6 +6,8 @@
   the official SQuAD script);
 - `evaluate`: `qa eval GOLD` — every retriever and the answer layer over a gold set;
 - `public`: `qa eval --squad / --beir` — public benchmarks through the same pipeline;
+- `speed`: `qa bench` — speed and memory on this machine (encoder, index build, latency,
+  start-up, scaling, text extraction); `reindex`: its re-index and watch benchmark;
 - `squad_split`: the fixed by-article train / validation / test split of the SQuAD dev files
   that the reader is trained, calibrated and reported on.
 
