@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ..config import INDEX_DIR_HELP
 from .common import retrieval_options, store_options
 
 
@@ -19,7 +20,7 @@ from .common import retrieval_options, store_options
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Index directory (default: index/seeds for the bundled corpus, index/<name>-<hash> for another).",
+    help=INDEX_DIR_HELP,
 )
 @store_options
 @retrieval_options(default_k=5)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..config import INDEX_DIR_HELP
 from .common import build_progress, notify, print_json, stdout_console, store_options
 
 
@@ -16,8 +17,7 @@ from .common import build_progress, notify, print_json, stdout_console, store_op
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where to write the index (default: index/seeds for the bundled corpus, "
-    "index/<name>-<hash> otherwise).",
+    help=INDEX_DIR_HELP.replace("Index directory", "Where to write the index", 1),
 )
 @click.option("--force", is_flag=True, help="Full rebuild: embed every passage again, even when the index is up to date.")
 @click.option(
