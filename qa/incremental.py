@@ -147,6 +147,36 @@ def reuse_plan(texts: Sequence[str], old: Index | None) -> tuple[np.ndarray | No
     return out, missing
 
 
+def embed_missing(texts: Sequence[str], old: Any, encoder: Any, progress: Any = None) -> tuple[np.ndarray, list[int], float]:
+    """(vectors of every text, indices that were embedded now, seconds the encoder took).
+
+    Texts whose vector `old` (any store with vectors_by_text(), or None) already holds keep
+    it; only the rest go through the encoder. Shared by every store's build.
+    """
+    import time
+
+    vectors, missing = reuse_plan(texts, old)
+    started = time.perf_counter()
+    if missing:
+        fresh = encoder.encode(
+            [texts[i] for i in missing],
+            batch_size=getattr(encoder, "batch_size", 32),
+            progress=(lambda d, t: progress("embed", d, t)) if progress else None,
+        )
+        if vectors is None:
+            vectors = fresh
+        else:
+            vectors[missing] = fresh
+    if vectors is None:  # no texts at all
+        vectors = np.zeros((0, int(getattr(encoder, "dim", 0))), dtype=np.float32)
+    return vectors, missing, time.perf_counter() - started
+
+
+def changes_of(old_manifest: Mapping[str, Any] | None, new_hashes: Mapping[str, str], texts: int, missing: int, incremental: bool) -> Changes:
+    """The change record a build writes into its manifest."""
+    return Changes(*file_changes(recorded_hashes(old_manifest), new_hashes), embedded=missing, reused=texts - missing, incremental=incremental)
+
+
 @dataclass
 class Refresh:
     """The outcome of bringing an index up to date: left as it was, or (re)built."""

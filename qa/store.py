@@ -236,7 +236,7 @@ def build_index(
     """
     from . import dense
     from .encoders import load_encoder
-    from .incremental import Changes, file_changes, previous_index, recorded_hashes, reuse_plan
+    from .incremental import changes_of, embed_missing, previous_index
     from .ingest import corpus_fingerprint, load_corpus
     from .lexical import Bm25Index
 
@@ -265,26 +265,8 @@ def build_index(
         old = previous_index(index_dir, settings, paths) if incremental else None
         encoder = encoder or load_encoder(settings.backend)
         texts = [index_text(p) for p in passages]
-        vectors, missing = reuse_plan(texts, old)
-        enc_started = time.perf_counter()
-        if missing:
-            fresh = encoder.encode(
-                [texts[i] for i in missing],
-                batch_size=getattr(encoder, "batch_size", 32),
-                progress=(lambda d, t: progress("embed", d, t)) if progress else None,
-            )
-            if vectors is None:
-                vectors = fresh
-            else:
-                vectors[missing] = fresh
-        assert vectors is not None  # texts is non-empty: either reused or embedded
-        encode_seconds = time.perf_counter() - enc_started
-        changes = Changes(
-            *file_changes(recorded_hashes(old_manifest), corpus.file_hashes),
-            embedded=len(missing),
-            reused=len(texts) - len(missing),
-            incremental=old is not None,
-        )
+        vectors, missing, encode_seconds = embed_missing(texts, old, encoder, progress)
+        changes = changes_of(old_manifest, corpus.file_hashes, len(texts), len(missing), old is not None)
         del old  # its vectors are copied; free the old FAISS and BM25 before building the new ones
 
         tmp = index_dir.parent / f".{index_dir.name}.{TMP_TAG}{os.getpid()}"
@@ -300,36 +282,14 @@ def build_index(
             dense.save(faiss_index, tmp / VECTORS)
             bm25 = Bm25Index.build(texts)
             bm25.save(tmp / BM25_DIR)
-            manifest = {
-                "schema_version": SCHEMA_VERSION,
-                "qa_version": __version__,
-                "model": encoder.name,
-                "backend": encoder.backend,
-                "dimension": int(vectors.shape[1]),
-                "index_kind": dense.kind_of(faiss_index),  # "flat" (exact) or "hnsw" (approximate)
-                "chunk": settings.chunk.to_json(),
-                "corpus": {
-                    "paths": [str(Path(p).resolve()) for p in paths],
-                    "root": corpus.root,
-                    "fingerprint": fingerprint,
-                    "files": list(corpus.files),
-                    "file_hashes": dict(corpus.file_hashes),  # what the next re-index compares
-                    "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
-                },
-                "counts": {
-                    "files": len(corpus.files),
-                    "documents": len(corpus.documents),
-                    "passages": len(passages),
-                    "skipped": len(corpus.skipped),
-                },
-                "changes": changes.to_json(),
-                "timings": {
+            manifest = manifest_for(
+                paths, corpus, settings, encoder, vectors, dense.kind_of(faiss_index), fingerprint, len(passages), changes,
+                timings={
                     "encode_seconds": round(encode_seconds, 3),
                     "passages_per_second": _embedding_rate(len(missing), encode_seconds, old_manifest),
                     "build_seconds": round(time.perf_counter() - started, 3),
                 },
-                "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            }
+            )
             # the manifest goes last: a directory without one is never taken for an index
             with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
                 fh.write(_manifest_text(manifest))
@@ -347,6 +307,52 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return Index(index_dir, manifest, passages, faiss_index, bm25)
+
+
+def manifest_for(
+    paths: Sequence[Path],
+    corpus: Corpus,
+    settings: IndexSettings,
+    encoder: Any,
+    vectors: np.ndarray,
+    index_kind: str,
+    fingerprint: str,
+    passages: int,
+    changes: Any,
+    timings: dict[str, Any],
+) -> dict[str, Any]:
+    """The manifest of a build, whatever store holds it: what later loads check it against.
+
+    Model, encoder, dimension and chunking decide whether vectors may be mixed; the corpus
+    paths, fingerprint and per-file hashes decide whether it is stale and what a re-index
+    compares.
+    """
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "qa_version": __version__,
+        "model": encoder.name,
+        "backend": encoder.backend,
+        "dimension": int(vectors.shape[1]),
+        "index_kind": index_kind,  # "flat" (exact), "hnsw" (approximate), "qdrant-…"
+        "chunk": settings.chunk.to_json(),
+        "corpus": {
+            "paths": [str(Path(p).resolve()) for p in paths],
+            "root": corpus.root,
+            "fingerprint": fingerprint,
+            "files": list(corpus.files),
+            "file_hashes": dict(corpus.file_hashes),  # what the next re-index compares
+            "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+        },
+        "counts": {
+            "files": len(corpus.files),
+            "documents": len(corpus.documents),
+            "passages": passages,
+            "skipped": len(corpus.skipped),
+        },
+        "changes": changes.to_json(),
+        "timings": timings,
+        "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
 
 
 def _readable_manifest(index_dir: Path) -> dict[str, Any] | None:

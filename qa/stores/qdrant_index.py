@@ -8,14 +8,12 @@ corpus; re-indexing reuses the stored vector of every passage whose text is unch
 
 from __future__ import annotations
 
-import datetime as _dt
 import shlex
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..config import IndexSettings, default_index_dir, is_default_corpus
 from ..errors import IndexProblem, QAError
 from . import StoreSpec
@@ -73,9 +71,9 @@ def build(
     """Read, chunk, embed `paths` and write them as a new collection (atomically, see qdrant_store)."""
     from ..chunk import chunk_documents
     from ..encoders import load_encoder
-    from ..incremental import Changes, compatible, file_changes, recorded_hashes, reuse_plan
+    from ..incremental import changes_of, compatible, embed_missing
     from ..ingest import corpus_fingerprint, load_corpus
-    from ..store import build_lock, check_outside_corpus, index_text
+    from ..store import build_lock, check_outside_corpus, index_text, manifest_for
 
     started = time.perf_counter()
     if target.folder is not None:
@@ -107,55 +105,15 @@ def build(
                 old = QdrantStore(target, client, old_manifest, target.collection)
             encoder = encoder or load_encoder(settings.backend)
             texts = [index_text(p) for p in passages]
-            vectors, missing = reuse_plan(texts, old)  # type: ignore[arg-type] - any store with vectors_by_text()
-            enc_started = time.perf_counter()
-            if missing:
-                fresh = encoder.encode(
-                    [texts[i] for i in missing],
-                    batch_size=getattr(encoder, "batch_size", 32),
-                    progress=(lambda d, t: progress("embed", d, t)) if progress else None,
-                )
-                if vectors is None:
-                    vectors = fresh
-                else:
-                    vectors[missing] = fresh
-            assert vectors is not None
-            encode_seconds = time.perf_counter() - enc_started
-            changes = Changes(
-                *file_changes(recorded_hashes(old_manifest), corpus.file_hashes),
-                embedded=len(missing),
-                reused=len(texts) - len(missing),
-                incremental=old is not None,
-            )
-            manifest = {
-                "schema_version": 1,
-                "qa_version": __version__,
-                "model": encoder.name,
-                "backend": encoder.backend,
-                "dimension": int(vectors.shape[1]),
-                "index_kind": "qdrant-hnsw" if target.url else "qdrant-exact",
-                "chunk": settings.chunk.to_json(),
-                "corpus": {
-                    "paths": [str(Path(p).resolve()) for p in paths],
-                    "root": corpus.root,
-                    "fingerprint": fingerprint,
-                    "files": list(corpus.files),
-                    "file_hashes": dict(corpus.file_hashes),
-                    "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
-                },
-                "counts": {
-                    "files": len(corpus.files),
-                    "documents": len(corpus.documents),
-                    "passages": len(passages),
-                    "skipped": len(corpus.skipped),
-                },
-                "changes": changes.to_json(),
-                "timings": {
+            vectors, missing, encode_seconds = embed_missing(texts, old, encoder, progress)
+            changes = changes_of(old_manifest, corpus.file_hashes, len(texts), len(missing), old is not None)
+            manifest = manifest_for(
+                paths, corpus, settings, encoder, vectors, "qdrant-hnsw" if target.url else "qdrant-exact", fingerprint, len(passages), changes,
+                timings={
                     "encode_seconds": round(encode_seconds, 3),
                     "passages_per_second": round(len(missing) / max(encode_seconds, 1e-9), 2) if missing else 0.0,
                 },
-                "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            }
+            )
             if progress:
                 progress("write", 0, len(passages))
             store = build_collection(client, target, manifest, passages, vectors, texts, progress)
