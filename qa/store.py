@@ -237,7 +237,6 @@ def build_index(
     from . import dense
     from .encoders import load_encoder
     from .incremental import changes_of, embed_missing, previous_index
-    from .ingest import corpus_fingerprint, load_corpus
     from .lexical import Bm25Index
 
     started = time.perf_counter()
@@ -246,20 +245,7 @@ def build_index(
     with build_lock(index_dir, notify):
         _sweep_leftovers(index_dir)
         check_replaceable(index_dir)
-        if progress:
-            progress("read", 0, 1)
-        corpus = corpus or load_corpus(list(paths))
-        # taken from the bytes actually read: a file changed or deleted during the build leaves the index stale
-        fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths))
-        for warning in corpus.warnings:
-            if notify:
-                notify(f"warning: {warning}")
-        passages = chunk_documents(corpus.documents, settings.chunk)
-        if not passages:
-            reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped[:3])
-            raise QAError(f"no text to index in {', '.join(map(str, paths))}" + (f" (skipped {reasons})" if reasons else ""))
-        if progress:
-            progress("read", 1, 1)
+        corpus, fingerprint, passages = read_passages(paths, settings, corpus, progress, notify)
 
         old_manifest = _readable_manifest(index_dir)
         old = previous_index(index_dir, settings, paths) if incremental else None
@@ -307,6 +293,36 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return Index(index_dir, manifest, passages, faiss_index, bm25)
+
+
+def read_passages(
+    paths: Sequence[Path],
+    settings: IndexSettings,
+    corpus: Corpus | None = None,
+    progress: BuildProgress | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[Corpus, str, list[Passage]]:
+    """The read stage of every build: (corpus, fingerprint, passages), warnings passed on.
+
+    The fingerprint is taken from the bytes actually read, so a file changed or deleted during
+    the build leaves the index stale. Nothing to index is one line naming what was skipped.
+    """
+    from .ingest import corpus_fingerprint, load_corpus
+
+    if progress:
+        progress("read", 0, 1)
+    corpus = corpus or load_corpus(list(paths))
+    fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths))
+    for warning in corpus.warnings:
+        if notify:
+            notify(f"warning: {warning}")
+    passages = chunk_documents(corpus.documents, settings.chunk)
+    if not passages:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped[:3])
+        raise QAError(f"no text to index in {', '.join(map(str, paths))}" + (f" (skipped {reasons})" if reasons else ""))
+    if progress:
+        progress("read", 1, 1)
+    return corpus, fingerprint, passages
 
 
 def manifest_for(

@@ -86,6 +86,19 @@ def words_in_lines(text: str, raw: str, line_start: int, line_end: int) -> bool:
     return all(any(w == h for h in it) for w in text.split())
 
 
+def run_cli_io(argv: list[str]) -> tuple[int, str, str]:
+    """The real CLI in process, its output captured without capsys (for module-scoped fixtures)."""
+    import contextlib
+    import io
+
+    from qa.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run the real CLI in process: (exit code, stdout, stderr)."""
     from qa.cli import run

@@ -7,12 +7,11 @@ the page/line map without the model; the slow ones go end to end through `qa ind
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
 import pytest
+from conftest import run_cli_io
 from format_docs import (
     DOCX_FOOTER,
     DOCX_HEADER,
@@ -187,15 +186,6 @@ def test_location_format_and_old_records_load() -> None:
 # ---------------------------------------------------------------- end to end, real model
 
 
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    from qa.cli import run
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture(scope="module")
 def formats_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("formats") / "docs"
@@ -204,14 +194,14 @@ def formats_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     make_docx(folder / "memo.docx")
     (folder / "note.txt").write_text("The archive in Cusco opens at nine in the morning.\n", encoding="utf-8")
     index = folder.parent / "index"
-    code, out, err = run_cli(["index", str(folder), "--index-dir", str(index), "--quiet"])
+    code, out, err = run_cli_io(["index", str(folder), "--index-dir", str(index), "--quiet"])
     assert code == 0, err
     assert "Traceback" not in out + err
     return folder, index
 
 
 def _ask(index: Path, question: str) -> dict:  # type: ignore[type-arg]
-    code, out, err = run_cli(["ask", question, "--index-dir", str(index), "--json"])
+    code, out, err = run_cli_io(["ask", question, "--index-dir", str(index), "--json"])
     assert code == 0, err
     return json.loads(out)
 
@@ -254,7 +244,7 @@ def test_ask_json_attribution_points_at_the_answer(formats_index, question, file
 @pytest.mark.slow
 def test_ask_text_output_names_the_page(formats_index) -> None:  # type: ignore[no-untyped-def]
     _, index = formats_index
-    code, out, err = run_cli(["ask", "Which station's pumps were replaced in May?", "--index-dir", str(index)])
+    code, out, err = run_cli_io(["ask", "Which station's pumps were replaced in May?", "--index-dir", str(index)])
     assert code == 0, err
     assert "report.pdf p. 2:" in out
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import IndexSettings, default_index_dir, is_default_corpus
-from ..errors import IndexProblem, QAError
+from ..errors import IndexProblem
 from . import StoreSpec
 from .qdrant_store import (
     QdrantStore,
@@ -69,11 +69,9 @@ def build(
     client: Any = None,
 ) -> QdrantStore:
     """Read, chunk, embed `paths` and write them as a new collection (atomically, see qdrant_store)."""
-    from ..chunk import chunk_documents
     from ..encoders import load_encoder
     from ..incremental import changes_of, compatible, embed_missing
-    from ..ingest import corpus_fingerprint, load_corpus
-    from ..store import build_lock, check_outside_corpus, index_text, manifest_for
+    from ..store import build_lock, check_outside_corpus, index_text, manifest_for, read_passages
 
     started = time.perf_counter()
     if target.folder is not None:
@@ -83,18 +81,7 @@ def build(
         own_client = client is None
         client = client or connect(target, create=True)
         try:
-            if progress:
-                progress("read", 0, 1)
-            corpus = load_corpus(list(paths))
-            fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths))
-            for warning in corpus.warnings:
-                if notify:
-                    notify(f"warning: {warning}")
-            passages = chunk_documents(corpus.documents, settings.chunk)
-            if not passages:
-                raise QAError(f"no text to index in {', '.join(map(str, paths))}")
-            if progress:
-                progress("read", 1, 1)
+            corpus, fingerprint, passages = read_passages(paths, settings, None, progress, notify)
             old_manifest: dict[str, Any] | None
             try:
                 old_manifest = read_collection_manifest(client, target)

@@ -8,13 +8,12 @@ directly and check that no library prints anything.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli_io
 from format_docs import make_docx, make_encrypted_pdf, make_html, make_long_pdf, make_pdf, make_scanned_pdf
 
 from qa.formats import extract
@@ -117,19 +116,10 @@ def test_size_cap_applies_to_pdf_bytes(fault_folder: Path, monkeypatch: pytest.M
 # ---------------------------------------------------------------- slow: the real CLI, once
 
 
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    from qa.cli import run
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture(scope="module")
 def indexed(fault_folder: Path) -> dict:  # type: ignore[type-arg]
     index = fault_folder.parent / "index"
-    code, out, err = run_cli(["index", str(fault_folder), "--index-dir", str(index), "--quiet"])
+    code, out, err = run_cli_io(["index", str(fault_folder), "--index-dir", str(index), "--quiet"])
     manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8")) if code == 0 else {}
     passages = [json.loads(line) for line in (index / "passages.jsonl").read_text(encoding="utf-8").splitlines()] if code == 0 else []
     return {"code": code, "out": out, "err": err, "manifest": manifest, "passages": passages, "index": index}
@@ -169,7 +159,7 @@ def test_no_library_output_on_the_terminal(indexed: dict) -> None:  # type: igno
 
 @pytest.mark.slow
 def test_ask_works_on_the_indexed_rest(indexed: dict) -> None:  # type: ignore[type-arg]
-    code, out, err = run_cli(["ask", "Where were the new pumps bought?", "--index-dir", str(indexed["index"]), "--json"])
+    code, out, err = run_cli_io(["ask", "Where were the new pumps bought?", "--index-dir", str(indexed["index"]), "--json"])
     assert code == 0, err
     obj = json.loads(out)
     assert not obj["abstained"] and "Lima" in obj["answer"]
