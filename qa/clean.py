@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .records import Document, LineSpan
-from .values import MONTHS
+from .values import MONTHS, YEAR
 
 # --- line normalisation ------------------------------------------------------------------
 
@@ -278,7 +278,7 @@ _CITATION = re.compile(
     r"^(?:[A-ZÀ-Þ][\w’'-]+(?: [A-ZÀ-Þ][\w’'-]+)*, [A-ZÀ-Þ][^.]{0,60}\.\s?\S"  # Surname, Given. …
     r"|[A-ZÀ-Þ][^.“\"]{1,80}\.\s?[“\"].+[”\"])"  # Organisation. “Title.” …
 )
-_YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+_YEAR = re.compile(rf"\b{YEAR}\b")
 
 
 def is_citation(text: str) -> bool:

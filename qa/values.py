@@ -35,14 +35,15 @@ _NUMBER_CORE = rf"(?:(?:US\s?)?\$|S/\.?\s?|€|£)?(?:{_DIGITS}){_SCALE}(?:\s?(?
 _NUMBER_WORDS = rf"(?:{_NUM_WORD})(?:[- ](?:{_NUM_WORD}))*{_SCALE}"
 _FRACTION = r"(?:one|two|three|four|a)[- ](?:half|third|thirds|quarter|quarters|fifth|fifths|tenth|tenths)"
 NUMBER_RE = re.compile(rf"(?<![\w.,/\-–—])(?:{_NUMBER_CORE}|(?i:{_FRACTION})|(?i:{_NUMBER_WORDS}))(?![\w/])")
-_YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+# a year as a value: 1500-2099 (the one year range: clean.py's reference-list finder uses it too)
+YEAR = r"(?:1[5-9]\d\d|20\d\d)"
 DATE_RE = re.compile(
     rf"(?:(?:early|mid|late)[- ])?(?:(?:{_WEEKDAYS}),?\s)?"
-    rf"(?:(?:{MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s{_YEAR})?"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{MONTHS})(?:,?\s{_YEAR})?"
-    rf"|(?:{MONTHS})(?:\s(?:of\s)?{_YEAR})?"
+    rf"(?:(?:{MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s{YEAR})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{MONTHS})(?:,?\s{YEAR})?"
+    rf"|(?:{MONTHS})(?:\s(?:of\s)?{YEAR})?"
     rf"|(?:{_WEEKDAYS})"
-    rf"|{_YEAR}s?)\b"
+    rf"|{YEAR}s?)\b"
 )
 _TIME_UNIT = r"(?:years?|months?|weeks?|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?|milliseconds?|ms|decades?|centuries|century)"
 DURATION_RE = re.compile(rf"(?<![\w.,])(?:{_DIGITS}|(?i:{_NUMBER_WORDS})|a|an|several|a few)[- ]{_TIME_UNIT}\b")
@@ -82,7 +83,7 @@ def _numbers(sentence: str) -> list[Span]:
             prior = 0.2
         elif text.lower() in ("dozens", "a dozen", "hundreds", "thousands", "millions"):
             prior = 0.3  # "thousands marched": an order of magnitude, rarely the count asked for
-        if re.fullmatch(_YEAR, text):  # a bare year is a date, rarely a count
+        if re.fullmatch(YEAR, text):  # a bare year is a date, rarely a count
             prior = 0.1
         unit = _UNIT.match(sentence, b)
         if unit and prior >= 0.5:
