@@ -9,7 +9,7 @@ from qa.records import Passage
 from tui.app import QaApp
 from tui.widgets.context import ContextScreen, document_text, paragraphs
 from tui.widgets.conversation import AnswerBubble
-from tui.widgets.sources import SourceItem
+from tui.widgets.sources import SourceItem, source_text
 
 
 def _passage(pid: str, text: str, start: int) -> Passage:
@@ -21,6 +21,19 @@ def test_document_text_lays_passages_at_their_offsets():
     parts = [_passage("d#1:1", doc[0:20], 0), _passage("d#1:2", doc[9:38], 9), _passage("d#1:3", doc[22:], 22)]
     assert document_text(reversed(parts), "d#1") == doc
     assert [doc[a:b] for a, b in paragraphs(doc)] == ["One two. Three four.", "Five six. Seven."]
+
+
+def test_a_source_says_what_the_reader_found_in_it():
+    from qa.records import Source
+
+    p = _passage("d#1:1", "Sixty people died. The army left.", 0)
+    gives = Source(passage=p, rank=1, retrieval_score=0.5, sentence="Sixty people died.", sentence_start=0, sentence_end=18, answer="Sixty", span_start=0, span_end=5, score=0.81)
+    weaker = Source(passage=p, rank=2, retrieval_score=0.4, sentence="The army left.", sentence_start=19, sentence_end=33, score=0.27)
+    nothing = Source(passage=p, rank=3, retrieval_score=0.3, sentence="The army left.", sentence_start=19, sentence_end=33, score=0.0)
+    assert "score 0.81 · gives Sixty" in source_text(1, gives).plain
+    assert "score 0.27" in source_text(2, weaker).plain and "gives" not in source_text(2, weaker).plain
+    shown = source_text(3, nothing).plain
+    assert "retrieved #3 · no answer here" in shown and "score" not in shown
 
 
 @pytest.mark.slow

@@ -20,10 +20,13 @@ def source_text(number: int, source: Source) -> Text:
     text.append(source.location, style="green")
     if source.section:  # HTML/DOCX: the heading the sentence stands under
         text.append(f" § {printable(source.section)}", style="dim")
-    text.append(f"\nscore {source.score:.2f}", style="dim")
     if source.answer is not None:
-        text.append(" · gives ", style="dim")
+        text.append(f"\nscore {source.score:.2f} · gives ", style="dim")
         text.append(printable(source.answer.replace("\n", " ")[:40]), style="bold")
+    elif source.score > 0:  # a closest excerpt around the reader's best (weaker) guess in it
+        text.append(f"\nscore {source.score:.2f}", style="dim")
+    else:  # the reader found no span in it at all: "score 0.00" would say nothing
+        text.append(f"\nretrieved #{source.rank} · no answer here", style="dim")
     if source.passage.title:
         text.append("\n")
         text.append(printable(source.passage.title), style="cyan")
