@@ -51,7 +51,10 @@ def command(
     it stands (file, article, lines). Says "Not found in the sources." when they do not answer."""
     from ..retrieve import check_question
 
+    from ..answer import reader
+
     question = check_question(question)
+    reader()  # a missing or damaged reader model is one line now, not after a first-run index build
     engine = open_engine(corpus, index_dir, quiet=as_json)
     answer = engine.ask(question, k=k, retriever=retriever, min_score=min_score, answers=answers)
     if as_json:

@@ -271,6 +271,10 @@ def command(
         notify(f"warning: {questions}: {_n(len(renamed), 'duplicate id')} renamed so each row is answered once ({renamed[0]}{more})")
     skip = done_ids(out) if resume else set()
     todo = [r for r in rows if r.id not in skip]
+    if todo:
+        from ..answer import reader
+
+        reader()  # a missing or damaged reader model is one line now, not after a first-run index build
     engine = open_engine(corpus, index_dir)
     if todo:
         engine.warm_up()  # load the encoder before the clock starts: the rate is answering speed
