@@ -49,11 +49,9 @@ class LineLocator:
             self._files.popitem(last=False)
         return lines
 
-    def segments(self, passage: Passage) -> list[Segment]:
-        """(start, end, line) for each stretch of passage.text that one source line holds."""
-        return self._located(passage)[0]
-
     def _located(self, passage: Passage) -> tuple[list[Segment], tuple[int, ...]]:
+        """(start, end, line) for each stretch of passage.text that one source line holds, and
+        where its file's pages start (cached per passage)."""
         if passage.pid in self._segments:
             return self._segments[passage.pid]
         segs: list[Segment] = []
@@ -71,10 +69,6 @@ class LineLocator:
         while len(self._segments) > self._cache_size:
             self._segments.popitem(last=False)
         return segs, starts
-
-    def lines_for(self, passage: Passage, start: int, end: int) -> tuple[int, int]:
-        """Source line range (1-based, inclusive) of passage.text[start:end] (on its pages, for a PDF)."""
-        return self.place(passage, start, end)[0]
 
     def place(self, passage: Passage, start: int, end: int) -> tuple[tuple[int, int], tuple[int, int] | None]:
         """(lines, pages) of passage.text[start:end]: lines count from 1 on each page of a PDF,
