@@ -40,26 +40,15 @@ DEFAULT_CORPUS = PROJECT_ROOT / "seeds" if in_checkout() else PACKAGE_DIR / "see
 
 def index_root() -> Path:
     """Indexes of the user's own folders (and benchmark indexes): the user's cache, never the checkout."""
-    return globals().get("INDEX_ROOT") or qa_home() / "index"
+    return qa_home() / "index"
 
 
 def seeds_index() -> Path:
     """The bundled corpus keeps index/seeds in a checkout (unless QA_HOME says otherwise)."""
-    fixed = globals().get("SEEDS_INDEX")
-    if fixed:
-        return fixed
     if in_checkout() and not os.environ.get("QA_HOME"):
         return PROJECT_ROOT / "index" / "seeds"
     return index_root() / "seeds"
 
-
-def __getattr__(name: str) -> Path:
-    # INDEX_ROOT / SEEDS_INDEX are computed on first use: platformdirs is not imported for `qa --help`
-    if name == "INDEX_ROOT":
-        return index_root()
-    if name == "SEEDS_INDEX":
-        return seeds_index()
-    raise AttributeError(name)
 
 RETRIEVERS = ("hybrid", "dense", "bm25")
 
@@ -118,7 +107,7 @@ INDEX_DIR_HELP = (
 
 
 def default_index_dir(paths: list[Path]) -> Path:
-    """SEEDS_INDEX for the bundled corpus; <cache>/index/<name>-<hash> for any other set of paths.
+    """seeds_index() for the bundled corpus; <cache>/index/<name>-<hash> for any other set of paths.
 
     Derived from the resolved paths so `qa index DIR` and `qa chat DIR` meet the same index.
     """

@@ -62,8 +62,8 @@ def bundled_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     corpus = write_corpus(tmp_path / "seeds")
     monkeypatch.setattr(qa.config, "DEFAULT_CORPUS", corpus)
     monkeypatch.setattr(qa.engine, "DEFAULT_CORPUS", corpus)
-    monkeypatch.setattr(qa.config, "INDEX_ROOT", tmp_path / "index")
-    monkeypatch.setattr(qa.config, "SEEDS_INDEX", tmp_path / "index" / "seeds")
+    monkeypatch.setattr(qa.config, "index_root", lambda: tmp_path / "index")
+    monkeypatch.setattr(qa.config, "seeds_index", lambda: tmp_path / "index" / "seeds")
     return corpus
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import metrics as M
-from ..config import RETRIEVERS, IndexSettings, default_settings, index_root
+from ..config import RETRIEVERS, IndexSettings, default_settings
 from ..errors import IndexProblem, UsageError
 from ..records import Corpus, Document, Hit, LineSpan
 
@@ -151,6 +151,8 @@ def load_squad(bench_dir: Path | None = None, split: str = "test", sample: int =
 
 def bench_index_dir(bench: Benchmark) -> Path:
     digest = hashlib.sha256(f"{bench.source}\n{bench.key}".encode()).hexdigest()[:10]
+    from ..config import index_root  # looked up at call time: tests point it at a temp folder
+
     return index_root() / f"bench-{bench.name}-{digest}"
 
 
