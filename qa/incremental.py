@@ -197,11 +197,13 @@ def refresh_index(
     force: bool = False,
     progress: Any = None,
     notify: Any = None,
+    encoder: Any = None,
 ) -> Refresh:
     """Build `index_dir` from `paths` unless it is already up to date (incrementally when it can be).
 
     The one policy shared by `qa index` and the watchers: an index whose fingerprint, model,
     backend, chunking and paths match is left alone; `force` always rebuilds in full.
+    `encoder` replaces the settings' encoder for a build (qa.distributed.RayEncoder for --ray).
     """
     import time
 
@@ -224,6 +226,6 @@ def refresh_index(
         passages = manifest.get("counts", {}).get("passages", 0)
         unchanged = Changes(unchanged=int(files), reused=int(passages), incremental=True)
         return Refresh(index_dir, "up to date", None, manifest, None, unchanged, time.perf_counter() - started)
-    index = build_index(paths, index_dir, settings, progress=progress, notify=notify, incremental=not force)
+    index = build_index(paths, index_dir, settings, progress=progress, notify=notify, incremental=not force, encoder=encoder)
     changes = Changes.from_json(index.manifest.get("changes")) or Changes()
     return Refresh(index_dir, "built", reason, index.manifest, index, changes, time.perf_counter() - started)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from ..config import INDEX_DIR_HELP
 from .common import build_progress, notify, print_json, stdout_console, store_options
+
+LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ray started on this machine
 
 
 @click.command("index")
@@ -34,8 +37,34 @@ from .common import build_progress, notify, print_json, stdout_console, store_op
     help="After indexing, keep watching PATHS and re-index (incrementally) when files are added, "
     "changed or removed; one line per update (a JSON line with --json). Ctrl+C stops.",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value=LOCAL_RAY,
+    default=None,
+    metavar="[ADDRESS]",
+    help="Embed on Ray workers (pip install 'qa[scale]'): --ray alone starts a local Ray on this machine "
+    "($QA_RAY_ADDRESS if set); --ray ray://HOST:10001, HOST:6379 or auto joins a running cluster (qa installed "
+    "on every node). Reading, chunking and writing stay here, so the index is the one a normal build writes; "
+    "vectors finished before a failure are kept beside the index and reused by the next --ray run.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --ray: how many encoder workers (default: the cluster's CPUs / $QA_RAY_THREADS threads each, 1).",
+)
 def command(
-    paths: tuple[Path, ...], index_dir: Path | None, force: bool, backend: str | None, as_json: bool, quiet: bool, watch: bool
+    paths: tuple[Path, ...],
+    index_dir: Path | None,
+    force: bool,
+    backend: str | None,
+    as_json: bool,
+    quiet: bool,
+    watch: bool,
+    ray_address: str | None,
+    workers: int | None,
 ) -> None:
     """Build or refresh the index of PATHS (files or folders of .txt/.md/.pdf/.html/.docx;
     default: seeds/). PDF, HTML and Word files are read for their text (see README).
@@ -51,6 +80,7 @@ def command(
     from ..config import default_index_dir, default_settings
     from ..engine import resolve_paths
 
+    paths, use_ray, ray_address = _split_ray_value(paths, ray_address, workers, watch)
     corpus = resolve_paths(list(paths) or _recorded_corpus(index_dir))
     target = index_dir or default_index_dir(corpus)
     settings = default_settings()
@@ -64,20 +94,84 @@ def command(
         from ..errors import UsageError
 
         raise UsageError("--watch works with the folder store only (for now); leave out --store qdrant / --url")
-    with build_progress(quiet or as_json) as progress:
-        if spec.kind == "qdrant":
-            from ..stores.qdrant_index import refresh, target_for
+    encoder = None
+    try:
+        with build_progress(quiet or as_json) as progress:
+            if spec.kind == "qdrant":
+                from ..stores.qdrant_index import local_home, refresh, target_for
 
-            result = refresh(corpus, target_for(spec, corpus, index_dir), settings, force=force, progress=progress, notify=notify)
-        else:
-            result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify)
+                where = target_for(spec, corpus, index_dir)
+                encoder = _ray_encoder(ray_address, workers, settings, local_home(where)) if use_ray else None
+                result = refresh(corpus, where, settings, force=force, progress=progress, notify=notify, encoder=encoder)
+            else:
+                from ..store import real_target
+
+                encoder = _ray_encoder(ray_address, workers, settings, real_target(target)) if use_ray else None
+                result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify, encoder=encoder)
+    finally:
+        if encoder is not None:
+            encoder.close()
     summary = summary_of(result)
+    if encoder is not None and encoder.stats:
+        summary["ray"] = {"where": encoder.address or "local", **{k: v for k, v in encoder.stats.items() if k != "seconds"}}
     if as_json:
         print_json(summary)
     else:
         print_summary(summary)
     if watch:
         watch_and_report(corpus, target, settings, as_json)
+
+
+def _split_ray_value(
+    paths: tuple[Path, ...], ray_address: str | None, workers: int | None, watch: bool
+) -> tuple[tuple[Path, ...], bool, str | None]:
+    """(paths, use Ray?, address or None for a local Ray).
+
+    `qa index --ray ~/notes` hands the path to --ray as its value: it is put back among the paths.
+    """
+    from ..errors import UsageError
+
+    if ray_address is None:
+        if workers is not None:
+            raise UsageError("--workers needs --ray")
+        return paths, False, None
+    if watch:
+        raise UsageError(
+            "--ray and --watch do not go together: --watch re-embeds a few passages per change, less work than starting Ray; "
+            "build with --ray, then watch without it"
+        )
+    from ..distributed import check_address, is_address, ray_available
+
+    ray_available()
+    env = os.environ.get("QA_RAY_ADDRESS") or None
+    if ray_address == LOCAL_RAY:
+        return paths, True, env and check_address(env)
+    if not is_address(ray_address) and Path(ray_address).exists():
+        return (Path(ray_address), *paths), True, env and check_address(env)
+    return paths, True, check_address(ray_address)
+
+
+def _ray_encoder(ray_address: str | None, workers: int | None, settings, home: Path):  # type: ignore[no-untyped-def]
+    """The RayEncoder for `--ray`; its partial vectors are kept beside `home`."""
+    from ..distributed import DEFAULT_BATCH, RayEncoder, partial_dir_for
+
+    threads = _positive_env("QA_RAY_THREADS", 1)
+    batch = _positive_env("QA_RAY_BATCH", DEFAULT_BATCH)
+    return RayEncoder(
+        settings.model, settings.backend, address=ray_address, workers=workers, threads=threads, batch_size=batch,
+        partial=partial_dir_for(home), notify=notify,
+    )
+
+
+def _positive_env(name: str, default: int) -> int:
+    from ..errors import UsageError
+
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"${name} must be a whole number ≥ 1, not {value!r}")
+    return int(value)
 
 
 def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -147,6 +241,10 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     )
     if changes.incremental:
         out.print(Text(f"Files: {changes.files_line()}."), soft_wrap=True)
+    ray = summary.get("ray")
+    if ray and ray.get("sent"):
+        resumed = f"; {ray['resumed']:,} vectors from an interrupted run reused" if ray.get("resumed") else ""
+        out.print(Text(f"Embedded on Ray ({ray['where']}): {_n(ray['workers'], 'worker')}{resumed}."), soft_wrap=True)
     for line in skip_lines(summary["skipped_files"]):
         out.print(Text(line, style="yellow"), soft_wrap=True)
     if summary["skipped_files"]:

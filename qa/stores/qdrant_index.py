@@ -49,8 +49,11 @@ def target_for(spec: StoreSpec, corpus_paths: Sequence[Path], index_dir: Path | 
     return QdrantTarget(collection=name, folder=folder)
 
 
-def _lock_path(target: QdrantTarget) -> Path:
-    """What build_lock locks: the embedded folder, or a per-collection name in qa's cache (one machine)."""
+def local_home(target: QdrantTarget) -> Path:
+    """The local name of a build: what build_lock locks, and what `--ray` keeps its partial vectors beside.
+
+    The embedded folder, or a per-collection name in qa's cache for a server (one machine).
+    """
     from ..config import index_root
 
     if target.folder is not None:
@@ -77,7 +80,7 @@ def build(
     if target.folder is not None:
         check_outside_corpus(target.folder, paths)
         folder_replaceable(target.folder)
-    with build_lock(_lock_path(target), notify):
+    with build_lock(local_home(target), notify):
         own_client = client is None
         client = client or connect(target, create=True)
         try:
@@ -122,9 +125,15 @@ def staleness_of(manifest: dict[str, Any], paths: Sequence[Path], settings: Inde
 
 
 def refresh(
-    paths: Sequence[Path], target: QdrantTarget, settings: IndexSettings, force: bool = False, progress: Any = None, notify: Notify | None = None
+    paths: Sequence[Path],
+    target: QdrantTarget,
+    settings: IndexSettings,
+    force: bool = False,
+    progress: Any = None,
+    notify: Notify | None = None,
+    encoder: Encoder | None = None,
 ) -> Refresh:
-    """`qa index --store qdrant`: build unless up to date (incrementally when it can be)."""
+    """`qa index --store qdrant`: build unless up to date (incrementally when it can be; `encoder` as for build)."""
     from ..incremental import Changes, Refresh
 
     started = time.perf_counter()
@@ -145,7 +154,7 @@ def refresh(
         unchanged = Changes(unchanged=int(counts.get("files", 0)), reused=int(counts.get("passages", 0)), incremental=True)
         return Refresh(target.location, "up to date", None, manifest, None, unchanged, time.perf_counter() - started)  # type: ignore[arg-type]
     try:
-        store = build(paths, target, settings, progress=progress, notify=notify, incremental=not force, client=client)
+        store = build(paths, target, settings, progress=progress, notify=notify, incremental=not force, encoder=encoder, client=client)
     finally:
         client.close()
     changes = Changes.from_json(store.manifest.get("changes")) or Changes()
