@@ -43,6 +43,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -61,6 +62,8 @@ FLUSH_SECONDS = 20.0  # … or after this long, whichever comes first
 MAX_RESTARTS = 4  # per actor: a worker process that dies is started again this many times
 MAX_TASK_RETRIES = 4  # a batch whose worker died is run again this many times
 CONNECT_TIMEOUT = 5.0  # seconds to reach ADDRESS before it is called unreachable
+WATCH_SECONDS = 2.0  # during a build the cluster's GCS is probed this often …
+LOST_AFTER = 4  # … and called gone after this many misses in a row (Ray itself gives up after 60 s)
 
 # ray://host:port (Ray Client), host:port (a node's GCS), or auto (the cluster this machine belongs to)
 _ADDRESS = re.compile(r"^(ray://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
@@ -105,6 +108,7 @@ class PartialCache:
         self._rows: list[np.ndarray] = []
         self._flushed_at = time.monotonic()
         self._usable = True
+        self.lock = threading.RLock()  # the driver's loop adds, the cluster watchdog may flush
 
     def ours(self) -> bool:
         """Absent, or a real folder holding only what this class writes."""
@@ -141,15 +145,20 @@ class PartialCache:
         return stored
 
     def add(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
-        if not self._usable:
-            return
-        self._keys.extend(keys)
-        self._rows.append(np.asarray(vectors, dtype=np.float32))
-        if len(self._keys) >= FLUSH_ROWS or time.monotonic() - self._flushed_at > FLUSH_SECONDS:
-            self.flush()
+        with self.lock:
+            if not self._usable:
+                return
+            self._keys.extend(keys)
+            self._rows.append(np.asarray(vectors, dtype=np.float32))
+            if len(self._keys) >= FLUSH_ROWS or time.monotonic() - self._flushed_at > FLUSH_SECONDS:
+                self.flush()
 
     def flush(self) -> None:
         """Write what came back since the last flush (a new part file, renamed into place when complete)."""
+        with self.lock:
+            self._flush()
+
+    def _flush(self) -> None:
         if not self._usable or not self._keys:
             return
         keys = np.frombuffer(b"".join(self._keys), dtype=np.uint8).reshape(len(self._keys), -1)
@@ -213,6 +222,9 @@ class RayEncoder:
     in this process (a test fixture, a notebook) it is used as it is, and left running.
     `workers` is the size of the actor pool (default: the cluster's CPUs // `threads`);
     `load`, a picklable function returning an encoder, replaces load_encoder in the actors (tests).
+    `exit_on_loss` (the CLI): when the cluster's GCS stops answering, save the finished vectors, print
+    the one-line error and exit 2 — Ray's core would otherwise end the process after 60 s with
+    exit code 1 and no word of why.
     """
 
     def __init__(
@@ -226,8 +238,10 @@ class RayEncoder:
         partial: Path | None = None,
         notify: Notify | None = None,
         load: Callable[[], Any] | None = None,
+        exit_on_loss: bool = False,
     ) -> None:
         self.name, self.backend, self.dim = model, backend, DIMENSION
+        self.exit_on_loss = exit_on_loss
         self.address = None if address in (None, "", "local") else check_address(address)
         self.workers, self.threads, self.batch_size = workers, max(1, threads), max(1, batch_size)
         self.partial, self.notify, self.load = partial, notify, load
@@ -262,8 +276,15 @@ class RayEncoder:
             progress(done, len(texts))
         if todo:
             order = sorted(todo, key=lambda i: (-len(texts[i]), i))  # similar lengths share a batch: little padding
+            stop = threading.Event()
             try:
-                for rows, vectors in self._embed(order, texts, batch_size or self.batch_size):
+                first: tuple[float, int] | None = None  # (when, rows) of the first batch back: the stream rate starts there
+                for rows, vectors in self._embed(order, texts, batch_size or self.batch_size, cache, stop):
+                    now = time.perf_counter()
+                    first = first or (now, len(rows))
+                    self.stats["first_batch_seconds"] = round(first[0] - started, 3)
+                    if now > first[0]:
+                        self.stats["stream_rate"] = round((done + len(rows) - self.stats["resumed"] - first[1]) / (now - first[0]), 2)
                     if vectors.shape != (len(rows), self.dim):
                         raise QAError(f"a Ray worker returned vectors of shape {vectors.shape}, expected ({len(rows)}, {self.dim})")
                     out[rows] = vectors
@@ -279,11 +300,12 @@ class RayEncoder:
                     cache.flush()
                 raise self._failure(exc, cache) from None
             finally:
+                stop.set()
                 if cache:
                     cache.flush()
         if cache:
             cache.remove()  # every vector is in: nothing to resume
-        self.stats["seconds"] = time.perf_counter() - started
+        self.stats["seconds"] = round(time.perf_counter() - started, 3)
         return out
 
     def close(self) -> None:
@@ -303,13 +325,20 @@ class RayEncoder:
 
     # -------------------------------------------------------- Ray
 
-    def _embed(self, order: list[int], texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
+    def _embed(
+        self, order: list[int], texts: Sequence[str], batch_size: int, cache: PartialCache | None, stop: threading.Event
+    ) -> Iterator[tuple[list[int], np.ndarray]]:
         """(passage numbers, their vectors) per finished batch, as they come back."""
         import pyarrow as pa
 
+        began = time.perf_counter()
         self._start()
+        self.stats["start_seconds"] = round(time.perf_counter() - began, 3)  # joining or starting Ray
         import ray
         import ray.data
+
+        if self.exit_on_loss and not (self.address or "").startswith("ray://"):  # Ray Client raises ConnectionError itself
+            self._watch(ray.get_runtime_context().gcs_address, cache, stop)
 
         workers = self._pool_size()
         self.stats["workers"] = workers
@@ -333,6 +362,27 @@ class RayEncoder:
             )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             yield [int(i) for i in batch["i"]], np.asarray(batch["vector"], dtype=np.float32)
+
+    def _watch(self, gcs: str, cache: PartialCache | None, stop: threading.Event) -> None:
+        """A daemon thread probing the GCS every WATCH_SECONDS; LOST_AFTER misses in a row end the process (see exit_on_loss)."""
+
+        def run() -> None:
+            misses = 0
+            while not stop.wait(WATCH_SECONDS):
+                misses = 0 if reachable(gcs) else misses + 1
+                if misses < LOST_AFTER:
+                    continue
+                if cache:
+                    cache.flush()
+                if stop.is_set():
+                    return
+                import sys
+
+                error = self._failure(ConnectionError(f"its GCS at {gcs} stopped answering"), cache)
+                print(" ".join(f"qa: error: {error}".split()), file=sys.stderr, flush=True)
+                os._exit(error.exit_code)
+
+        threading.Thread(target=run, name="qa-ray-watchdog", daemon=True).start()
 
     def _start(self) -> None:
         """Join or start Ray (quietly); an unreachable address is one line before any waiting."""
@@ -418,6 +468,16 @@ def probe(address: str) -> None:
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
         raise QAError(f"cannot reach the Ray cluster at {address} ({why}); {_address_fix(address)}") from None
+
+
+def reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> bool:
+    """Does something accept TCP connections at host:port?"""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _address_fix(address: str | None) -> str:

@@ -35,6 +35,8 @@ from qa.distributed import PartialCache, RayEncoder, partial_dir_for
 from qa.errors import QAError
 from qa.store import PASSAGES, build_index, index_text, load_index
 
+# Ray Data's own DataContext fields warn of their deprecation when it is copied to the workers
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
 SETTINGS = default_settings()
 QUESTIONS = [
     "How many people were killed in the protests?",

@@ -113,7 +113,7 @@ def command(
             encoder.close()
     summary = summary_of(result)
     if encoder is not None and encoder.stats:
-        summary["ray"] = {"where": encoder.address or "local", **{k: v for k, v in encoder.stats.items() if k != "seconds"}}
+        summary["ray"] = {"where": encoder.address or "local", **encoder.stats}
     if as_json:
         print_json(summary)
     else:
@@ -159,7 +159,7 @@ def _ray_encoder(ray_address: str | None, workers: int | None, settings, home: P
     batch = _positive_env("QA_RAY_BATCH", DEFAULT_BATCH)
     return RayEncoder(
         settings.model, settings.backend, address=ray_address, workers=workers, threads=threads, batch_size=batch,
-        partial=partial_dir_for(home), notify=notify,
+        partial=partial_dir_for(home), notify=notify, exit_on_loss=True,
     )
 
 
