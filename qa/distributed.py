@@ -206,9 +206,11 @@ class EncoderActor:
         self.batch_size = int(getattr(self.encoder, "batch_size", 32))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        began = time.time()  # wall clock: the driver spans batches of every worker with it
         texts = [str(t) for t in batch["text"]]
         vectors = np.asarray(self.encoder.encode(texts, batch_size=self.batch_size), dtype=np.float32)
-        return {"i": np.asarray(batch["i"], dtype=np.int64), "vector": vectors}
+        n = len(texts)
+        return {"i": np.asarray(batch["i"], dtype=np.int64), "vector": vectors, "t0": np.full(n, began), "t1": np.full(n, time.time())}
 
 
 # ---------------------------------------------------------------- the encoder the build sees
@@ -278,13 +280,7 @@ class RayEncoder:
             order = sorted(todo, key=lambda i: (-len(texts[i]), i))  # similar lengths share a batch: little padding
             stop = threading.Event()
             try:
-                first: tuple[float, int] | None = None  # (when, rows) of the first batch back: the stream rate starts there
                 for rows, vectors in self._embed(order, texts, batch_size or self.batch_size, cache, stop):
-                    now = time.perf_counter()
-                    first = first or (now, len(rows))
-                    self.stats["first_batch_seconds"] = round(first[0] - started, 3)
-                    if now > first[0]:
-                        self.stats["stream_rate"] = round((done + len(rows) - self.stats["resumed"] - first[1]) / (now - first[0]), 2)
                     if vectors.shape != (len(rows), self.dim):
                         raise QAError(f"a Ray worker returned vectors of shape {vectors.shape}, expected ({len(rows)}, {self.dim})")
                     out[rows] = vectors
@@ -360,7 +356,17 @@ class RayEncoder:
                 max_restarts=MAX_RESTARTS,
                 max_task_retries=MAX_TASK_RETRIES,
             )
+        span, busy, rows = [float("inf"), 0.0], 0.0, 0
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            # each row carries its batch's start and end on its worker: the pool's own rate, start-up excluded
+            t0, t1 = batch["t0"], batch["t1"]
+            for began, ended in sorted(set(zip(t0.tolist(), t1.tolist(), strict=True))):
+                span = [min(span[0], began), max(span[1], ended)]
+                busy += ended - began
+            rows += len(t0)
+            if span[1] > span[0] and busy > 0:
+                self.stats.update(pool_seconds=round(span[1] - span[0], 3), pool_rate=round(rows / (span[1] - span[0]), 2),
+                                  worker_rate=round(rows / busy, 2))
             yield [int(i) for i in batch["i"]], np.asarray(batch["vector"], dtype=np.float32)
 
     def _watch(self, gcs: str, cache: PartialCache | None, stop: threading.Event) -> None:
@@ -424,12 +430,18 @@ class RayEncoder:
         return self.workers * self.threads if self.workers else max(1, os.cpu_count() or 1)
 
     def _pool_size(self) -> int:
-        if self.workers:
-            return self.workers
+        """--workers, else the cluster's CPUs // threads; a pool the cluster cannot hold is one line, not a hang."""
         import ray
 
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        return max(1, cpus // self.threads)
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        if not self.workers:
+            return max(1, cpus // self.threads)
+        if self.workers * self.threads > cpus:
+            raise QAError(
+                f"{self.where} has {cpus} CPUs; {self.workers} workers × {self.threads} threads need {self.workers * self.threads}: "
+                f"use --workers {max(1, cpus // self.threads)} or fewer (or add nodes)"
+            )
+        return self.workers
 
     def _quiet_data(self) -> None:
         import ray.data

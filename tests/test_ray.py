@@ -146,6 +146,38 @@ def test_unreachable_address_leaves_the_index_untouched(small_corpus: Path, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["corpus", "index", ".index.lock"]), "no temp or partial folders left"
 
 
+def test_ray_alone_before_a_path_takes_it_as_the_path(small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    address = f"127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("QA_RAY_ADDRESS", address)  # what --ray alone joins
+    code, _, err = run_cli(["index", "--ray", str(small_corpus), "--index-dir", str(tmp_path / "i")], capsys)
+    assert code == 2 and f"cannot reach the Ray cluster at {address}" in err, err
+    assert not (tmp_path / "i").exists()
+
+
+def test_a_cluster_gone_mid_build_is_one_line_and_keeps_the_finished_vectors(tmp_path: Path) -> None:
+    """The watchdog of the CLI's RayEncoder, against a GCS address where nothing answers (no Ray needed)."""
+    partial = tmp_path / ".index.ray-partial"
+    script = f"""
+import threading, time, numpy as np
+import qa.distributed as d
+d.WATCH_SECONDS = 0.2
+enc = d.RayEncoder("m", "b", address="10.0.0.1:6379", partial={str(partial)!r}, exit_on_loss=True)
+cache = d.PartialCache(enc.partial, "m", "b")
+cache.add([bytes([i]) * 32 for i in range(3)], np.ones((3, 4), np.float32))  # received, not yet flushed
+enc._watch("127.0.0.1:{closed_port()}", cache, threading.Event())
+time.sleep(30)
+print("still running")
+"""
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 2 and not out.stdout and time.perf_counter() - started < 25
+    err = out.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("qa: error: the Ray build failed: the Ray cluster at 10.0.0.1:6379 went away mid-build")
+    assert "3 finished vectors are kept" in err and "run the same command again" in err
+    assert len(PartialCache(partial, "m", "b").load()) == 3
+
+
 def test_partial_cache_round_trip_and_refusals(tmp_path: Path) -> None:
     folder = partial_dir_for(tmp_path / "index")
     assert folder == tmp_path / ".index.ray-partial"

@@ -12,10 +12,11 @@ the same machine state:
     ray-1x2     --ray --workers 1, the worker's encoder with 2 threads (QA_RAY_THREADS=2)
     ray-2x1     --ray --workers 2, 1 thread each (the default: one worker per core)
 
-Reported per run: build seconds and passages/s (end to end); the embedding rate (single: the
-manifest's passages_per_second; Ray: the stream rate from the first batch back to the last, plus
-the Ray start-up seconds); per-worker rate; and each Ray figure as a ratio to the single build of
-the same round.
+Reported per run: build seconds and passages/s (end to end: imports, model load, Ray start-up,
+reading, embedding, writing); the embedding rate (single: the manifest's passages_per_second, the
+encoder's own time; Ray: passages / (last batch done − first batch started) on the workers, so
+Ray and actor start-up are left out, and reported apart); the per-worker rate (passages per
+busy second of one worker); and each Ray figure as a ratio to the single build of the same round.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def run_one(name: str, corpus: Path, work: Path) -> dict[str, Any]:
             workers=ray["workers"],
             ray_start_seconds=ray.get("start_seconds"),
             embed_seconds=ray.get("seconds"),  # includes starting Ray and the actors
-            embed_rate=ray.get("stream_rate"),
-            per_worker_rate=round(ray["stream_rate"] / ray["workers"], 2) if ray.get("stream_rate") else None,
+            pool_seconds=ray.get("pool_seconds"),  # first batch started → last batch done, on the workers
+            embed_rate=ray.get("pool_rate"),
+            per_worker_rate=ray.get("worker_rate"),  # passages per busy second of one worker
         )
     else:
         manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))

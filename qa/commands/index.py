@@ -53,7 +53,9 @@ LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ra
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="With --ray: how many encoder workers (default: the cluster's CPUs / $QA_RAY_THREADS threads each, 1).",
+    metavar="N",
+    help="With --ray: how many encoder workers (default: one per CPU of the cluster, or per $QA_RAY_THREADS CPUs "
+    "when each worker's encoder uses that many threads).",
 )
 def command(
     paths: tuple[Path, ...],
