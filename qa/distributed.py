@@ -7,7 +7,7 @@ What runs where, and why:
   repeated across files are dropped as boilerplate, so cleaning files apart on workers would
   give other passages than a normal build.
 - **Embedding, the expensive part, is a Ray Data pipeline.** The texts still to embed go out in
-  blocks of `batch_size` rows (longest first, so a batch pads little); a fixed pool of encoder
+  batches of up to 64 rows (longest first, so a batch pads little); a fixed pool of encoder
   actors (qa.encoders.load_encoder in each actor's __init__, `threads` CPU threads each) embeds
   them; the driver streams the results back (iter_batches) and puts each row at its passage's
   number, so vectors are in passage order whatever order batches finish in. Texts whose vector
@@ -56,7 +56,8 @@ from .encoders.base import DIMENSION
 from .errors import QAError, UsageError
 
 PARTIAL_TAG = "ray-partial"
-DEFAULT_BATCH = 64  # rows per Ray batch: each is 8 int8-ONNX encoder batches, ≈ 2–4 s of one core
+DEFAULT_BATCH = 64  # most rows per Ray batch: 8 int8-ONNX encoder batches, ≈ 2–4 s of one core
+BATCHES_PER_WORKER = 4  # a small job is cut finer, so no worker waits on one long last batch
 FLUSH_ROWS = 1024  # finished vectors are written to the partial folder this often …
 FLUSH_SECONDS = 20.0  # … or after this long, whichever comes first
 MAX_RESTARTS = 4  # per actor: a worker process that dies is started again this many times
@@ -236,7 +237,7 @@ class RayEncoder:
         address: str | None = None,
         workers: int | None = None,
         threads: int = 1,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         partial: Path | None = None,
         notify: Notify | None = None,
         load: Callable[[], Any] | None = None,
@@ -245,7 +246,8 @@ class RayEncoder:
         self.name, self.backend, self.dim = model, backend, DIMENSION
         self.exit_on_loss = exit_on_loss
         self.address = None if address in (None, "", "local") else check_address(address)
-        self.workers, self.threads, self.batch_size = workers, max(1, threads), max(1, batch_size)
+        self.workers, self.threads = workers, max(1, threads)
+        self.batch_size = max(1, batch_size) if batch_size else None  # None: batch_for(rows, workers)
         self.partial, self.notify, self.load = partial, notify, load
         self.started_ray = False
         self.stats: dict[str, Any] = {}
@@ -322,7 +324,7 @@ class RayEncoder:
     # -------------------------------------------------------- Ray
 
     def _embed(
-        self, order: list[int], texts: Sequence[str], batch_size: int, cache: PartialCache | None, stop: threading.Event
+        self, order: list[int], texts: Sequence[str], batch_size: int | None, cache: PartialCache | None, stop: threading.Event
     ) -> Iterator[tuple[list[int], np.ndarray]]:
         """(passage numbers, their vectors) per finished batch, as they come back."""
         import pyarrow as pa
@@ -338,6 +340,8 @@ class RayEncoder:
 
         workers = self._pool_size()
         self.stats["workers"] = workers
+        batch_size = batch_size or batch_for(len(order), workers)
+        self.stats["batch_size"] = batch_size
         blocks = [
             pa.table({"i": pa.array(order[k : k + batch_size], pa.int64()), "text": pa.array([texts[i] for i in order[k : k + batch_size]], pa.string())})
             for k in range(0, len(order), batch_size)
@@ -351,12 +355,13 @@ class RayEncoder:
                 fn_constructor_kwargs={"backend": self.backend, "threads": self.threads, "load": self.load},
                 batch_size=None,  # one block = one batch, as cut above
                 batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=workers),
+                # one batch at a time per worker: a free worker takes the next one, none queues behind a busy one
+                compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
                 num_cpus=self.threads,
                 max_restarts=MAX_RESTARTS,
                 max_task_retries=MAX_TASK_RETRIES,
             )
-        span, busy, rows = [float("inf"), 0.0], 0.0, 0
+        span, busy, rows, submitted = [float("inf"), 0.0], 0.0, 0, time.time()
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             # each row carries its batch's start and end on its worker: the pool's own rate, start-up excluded
             t0, t1 = batch["t0"], batch["t1"]
@@ -365,8 +370,12 @@ class RayEncoder:
                 busy += ended - began
             rows += len(t0)
             if span[1] > span[0] and busy > 0:
-                self.stats.update(pool_seconds=round(span[1] - span[0], 3), pool_rate=round(rows / (span[1] - span[0]), 2),
-                                  worker_rate=round(rows / busy, 2))
+                self.stats.update(
+                    actors_start_seconds=round(span[0] - submitted, 3),  # pipeline submitted → first batch begun
+                    pool_seconds=round(span[1] - span[0], 3),
+                    pool_rate=round(rows / (span[1] - span[0]), 2),
+                    worker_rate=round(rows / busy, 2),
+                )
             yield [int(i) for i in batch["i"]], np.asarray(batch["vector"], dtype=np.float32)
 
     def _watch(self, gcs: str, cache: PartialCache | None, stop: threading.Event) -> None:
@@ -480,6 +489,11 @@ def probe(address: str) -> None:
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
         raise QAError(f"cannot reach the Ray cluster at {address} ({why}); {_address_fix(address)}") from None
+
+
+def batch_for(rows: int, workers: int) -> int:
+    """Rows per Ray batch: DEFAULT_BATCH, or fewer so that every worker gets BATCHES_PER_WORKER batches (≥ 8 rows)."""
+    return max(8, min(DEFAULT_BATCH, -(-rows // (workers * BATCHES_PER_WORKER))))
 
 
 def reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> bool:

@@ -74,6 +74,7 @@ def run_one(name: str, corpus: Path, work: Path) -> dict[str, Any]:
         row.update(
             workers=ray["workers"],
             ray_start_seconds=ray.get("start_seconds"),
+            actors_start_seconds=ray.get("actors_start_seconds"),  # pipeline submitted → first batch begun on a worker
             embed_seconds=ray.get("seconds"),  # includes starting Ray and the actors
             pool_seconds=ray.get("pool_seconds"),  # first batch started → last batch done, on the workers
             embed_rate=ray.get("pool_rate"),

@@ -155,10 +155,10 @@ def _split_ray_value(
 
 def _ray_encoder(ray_address: str | None, workers: int | None, settings, home: Path):  # type: ignore[no-untyped-def]
     """The RayEncoder for `--ray`; its partial vectors are kept beside `home`."""
-    from ..distributed import DEFAULT_BATCH, RayEncoder, partial_dir_for
+    from ..distributed import RayEncoder, partial_dir_for
 
     threads = _positive_env("QA_RAY_THREADS", 1)
-    batch = _positive_env("QA_RAY_BATCH", DEFAULT_BATCH)
+    batch = _positive_env("QA_RAY_BATCH", 0) or None  # None: up to 64 rows, fewer for a small job
     return RayEncoder(
         settings.model, settings.backend, address=ray_address, workers=workers, threads=threads, batch_size=batch,
         partial=partial_dir_for(home), notify=notify, exit_on_loss=True,
