@@ -339,13 +339,13 @@ class RayEncoder:
             self._watch(ray.get_runtime_context().gcs_address, cache, stop)
 
         workers = self._pool_size()
-        self.stats["workers"] = workers
         batch_size = batch_size or batch_for(len(order), workers)
-        self.stats["batch_size"] = batch_size
         blocks = [
             pa.table({"i": pa.array(order[k : k + batch_size], pa.int64()), "text": pa.array([texts[i] for i in order[k : k + batch_size]], pa.string())})
             for k in range(0, len(order), batch_size)
         ]
+        workers = min(workers, len(blocks))  # a worker with no batch to take would only cost its start-up
+        self.stats.update(workers=workers, batch_size=batch_size)
         with warnings.catch_warnings():
             # max_restarts/max_task_retries have no named parameter yet (deprecated as **ray_remote_args
             # for 2.64, hence ray < 2.64 in pyproject); without them Ray Data restarts a crashing worker forever

@@ -300,3 +300,24 @@ def test_a_failed_build_keeps_its_vectors_and_the_next_run_resumes(local_ray: No
     assert resumed.stats["resumed"] == len(saved) and resumed.stats["sent"] == len(texts) - len(saved)
     assert np.array_equal(built.all_vectors(), reference.all_vectors())
     assert not partial.exists()
+
+
+@pytest.mark.slow
+def test_ray_build_into_qdrant_holds_the_same_vectors(local_ray: None, small_corpus: Path, tmp_path: Path) -> None:
+    pytest.importorskip("qdrant_client")
+    from qa.stores import StoreSpec
+    from qa.stores.qdrant_index import build, local_home, target_for
+
+    plain = build([small_corpus], target_for(StoreSpec("qdrant"), [small_corpus], tmp_path / "plain"), SETTINGS, encoder=HashEncoder())
+    target = target_for(StoreSpec("qdrant"), [small_corpus], tmp_path / "ray")
+    encoder = RayEncoder(SETTINGS.model, SETTINGS.backend, workers=2, partial=partial_dir_for(local_home(target)), load=make_hash)
+    on_ray = build([small_corpus], target, SETTINGS, encoder=encoder)
+    try:
+        assert encoder.stats["sent"] == plain.size == on_ray.size
+        assert [p.to_json() for p in on_ray.passages] == [p.to_json() for p in plain.passages]
+        a, b = on_ray.vectors_by_text(), plain.vectors_by_text()
+        assert a.keys() == b.keys() and all(np.array_equal(a[t], b[t]) for t in a)
+        assert on_ray.manifest["counts"] == plain.manifest["counts"]
+    finally:
+        on_ray.close()
+        plain.close()
