@@ -214,6 +214,62 @@ class EncoderActor:
         return {"i": np.asarray(batch["i"], dtype=np.int64), "vector": vectors, "t0": np.full(n, began), "t1": np.full(n, time.time())}
 
 
+def dataset(blocks: list[Any], backend: str, threads: int, load: Callable[[], Any] | None, workers: int) -> Any:
+    """The Ray Data pipeline: `blocks` (one batch each) through a fixed pool of `workers` EncoderActors."""
+    import ray.data
+
+    quiet_data()
+    with warnings.catch_warnings():
+        # max_restarts/max_task_retries have no named parameter yet (deprecated as **ray_remote_args
+        # for 2.64, hence ray < 2.64 in pyproject); without them Ray Data restarts a crashing worker forever
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ray.data.from_arrow(blocks).map_batches(
+            EncoderActor,
+            fn_constructor_kwargs={"backend": backend, "threads": threads, "load": load},
+            batch_size=None,  # one block = one batch, as cut by the driver
+            batch_format="numpy",
+            # one batch at a time per worker: a free worker takes the next one, none queues behind a busy one
+            compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
+            num_cpus=threads,
+            max_restarts=MAX_RESTARTS,
+            max_task_retries=MAX_TASK_RETRIES,
+        )
+
+
+class PipelineActor:
+    """For a Ray Client driver (ray://): runs the pipeline on the cluster and hands back one batch per call."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.batches = iter(dataset(**spec).iter_batches(batch_size=None, batch_format="numpy"))
+
+    def next(self) -> dict[str, np.ndarray] | None:
+        return next(self.batches, None)
+
+
+def _through_client(spec: dict[str, Any]) -> Iterator[dict[str, np.ndarray]]:
+    import ray
+
+    actor = ray.remote(num_cpus=0, max_restarts=0)(PipelineActor).remote(spec)
+    try:
+        while (batch := ray.get(actor.next.remote())) is not None:
+            yield batch
+    finally:
+        ray.kill(actor)
+
+
+def quiet_data() -> None:
+    """No Ray Data progress bars or log lines: qa draws its own bar, and reports a failure once, as one line."""
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    with contextlib.suppress(AttributeError):
+        ctx.print_on_execution_start = False
+    if not os.environ.get("QA_DEBUG"):
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 # ---------------------------------------------------------------- the encoder the build sees
 
 
@@ -333,7 +389,6 @@ class RayEncoder:
         self._start()
         self.stats["start_seconds"] = round(time.perf_counter() - began, 3)  # joining or starting Ray
         import ray
-        import ray.data
 
         if self.exit_on_loss and not (self.address or "").startswith("ray://"):  # Ray Client raises ConnectionError itself
             self._watch(ray.get_runtime_context().gcs_address, cache, stop)
@@ -346,23 +401,13 @@ class RayEncoder:
         ]
         workers = min(workers, len(blocks))  # a worker with no batch to take would only cost its start-up
         self.stats.update(workers=workers, batch_size=batch_size)
-        with warnings.catch_warnings():
-            # max_restarts/max_task_retries have no named parameter yet (deprecated as **ray_remote_args
-            # for 2.64, hence ray < 2.64 in pyproject); without them Ray Data restarts a crashing worker forever
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ds = ray.data.from_arrow(blocks).map_batches(
-                EncoderActor,
-                fn_constructor_kwargs={"backend": self.backend, "threads": self.threads, "load": self.load},
-                batch_size=None,  # one block = one batch, as cut above
-                batch_format="numpy",
-                # one batch at a time per worker: a free worker takes the next one, none queues behind a busy one
-                compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
-                num_cpus=self.threads,
-                max_restarts=MAX_RESTARTS,
-                max_task_retries=MAX_TASK_RETRIES,
-            )
+        spec = {"blocks": blocks, "backend": self.backend, "threads": self.threads, "load": self.load, "workers": workers}
+        if (self.address or "").startswith("ray://"):
+            batches = _through_client(spec)  # Ray Data's executor needs a real driver: it runs in an actor on the cluster
+        else:
+            batches = dataset(**spec).iter_batches(batch_size=None, batch_format="numpy")
         span, busy, rows, submitted = [float("inf"), 0.0], 0.0, 0, time.time()
-        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        for batch in batches:
             # each row carries its batch's start and end on its worker: the pool's own rate, start-up excluded
             t0, t1 = batch["t0"], batch["t1"]
             for began, ended in sorted(set(zip(t0.tolist(), t1.tolist(), strict=True))):
@@ -404,7 +449,7 @@ class RayEncoder:
         import ray
 
         if ray.is_initialized():
-            self._quiet_data()
+            quiet_data()
             return
         if self.address not in (None, "auto"):
             probe(self.address)
@@ -418,7 +463,7 @@ class RayEncoder:
             raise QAError(f"cannot {'start a local Ray' if self.address is None else f'join the Ray cluster at {self.address}'} "
                           f"({_root_message(exc)}); {_address_fix(self.address)}") from None
         self.started_ray = True
-        self._quiet_data()
+        quiet_data()
 
     def _init(self) -> None:
         import ray
@@ -451,17 +496,6 @@ class RayEncoder:
                 f"use --workers {max(1, cpus // self.threads)} or fewer (or add nodes)"
             )
         return self.workers
-
-    def _quiet_data(self) -> None:
-        import ray.data
-
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False  # qa draws its own bar from the batches coming back
-        with contextlib.suppress(AttributeError):
-            ctx.print_on_execution_start = False
-        if not os.environ.get("QA_DEBUG"):
-            for name in ("ray", "ray.data"):  # a failed batch is reported once, by qa, as one line
-                logging.getLogger(name).setLevel(logging.CRITICAL)
 
     def _failure(self, exc: BaseException, cache: PartialCache | None) -> QAError:
         kept = ""
