@@ -26,7 +26,8 @@ existing index is untouched.
 Resume. Finished batches are saved as they come back, in a private folder beside the index,
 `.<index name>.ray-partial/` (meta.json + part-*.npz, numpy without pickle, vectors keyed by the
 SHA-256 of their text). The next `--ray` run reuses them by text, like incremental reuse, and
-sends only the rest; the folder is removed once every vector is in. It is not one of the
+sends only the rest; the folder is removed once every vector is in (before the index is
+written: a write that then fails, a full disk, embeds everything again). It is not one of the
 `.tmp-qa`/`.old-qa` leftovers store._sweep_leftovers removes, and a folder of that name holding
 anything else is neither used nor removed.
 
