@@ -95,6 +95,24 @@ def test_missing_or_damaged_model_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_calibration_for_other_features_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A calibration.json fitted for another feature list would weigh the wrong inputs: refused."""
+    import json
+    import shutil
+
+    from qa.reader import CALIBRATION_FILE, MODEL_FILE
+
+    shutil.copy(MODEL_FILE, tmp_path / MODEL_FILE.name)
+    cal = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    cal["features"], cal["weights"] = cal["features"][:4], cal["weights"][:4]
+    (tmp_path / CALIBRATION_FILE.name).write_text(json.dumps(cal), encoding="utf-8")
+    env = {**os.environ, "QA_READER_MODEL": str(tmp_path / MODEL_FILE.name)}
+    proc = subprocess.run([sys.executable, "-m", "qa", "ask", "How many people died?"], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "other confidence features" in proc.stderr and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
 def test_cli_with_a_missing_model_says_so_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "QA_READER_MODEL": str(tmp_path / "gone.onnx")}
     proc = subprocess.run([sys.executable, "-m", "qa", "ask", "How many people died?"], capture_output=True, text=True, env=env, cwd=ROOT, check=False)

@@ -171,13 +171,16 @@ def train(args: argparse.Namespace) -> None:
     # batches of groups of similar size (less padding), in a seeded random order
     order = list(range(len(groups)))
     batches = []
+    # each epoch is shuffled on its own, so a run cut short by --max-steps has seen every
+    # question of its first epoch once before any question a second time
     for epoch in range(args.epochs):
         rng.shuffle(order)
+        ep_batches = []
         for c in range(0, len(order), args.groups * 50):
             chunk = sorted(order[c : c + args.groups * 50], key=lambda i: groups[i]["len"])
-            batches += [chunk[i : i + args.groups] for i in range(0, len(chunk), args.groups)]
-        # the same batches each epoch would be fine too; reshuffling is standard
-    rng.shuffle(batches)
+            ep_batches += [chunk[i : i + args.groups] for i in range(0, len(chunk), args.groups)]
+        rng.shuffle(ep_batches)
+        batches += ep_batches
     total = len(batches) if not args.max_steps else min(args.max_steps, len(batches))
     warm = max(1, int(0.06 * total))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
@@ -218,6 +221,11 @@ def train(args: argparse.Namespace) -> None:
 
 
 def export(args: argparse.Namespace) -> None:
+    """ONNX fp32 (kept in build/ for comparison), then int8 by onnxruntime dynamic quantisation.
+
+    `--out` writes the candidate somewhere other than the shipped model, so it can be
+    calibrated and measured before it replaces anything (commit a model only when it measures
+    better on the validation articles)."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForQuestionAnswering
@@ -225,7 +233,9 @@ def export(args: argparse.Namespace) -> None:
     ckpt = Path(args.checkpoint) if args.checkpoint else BUILD / "final"
     model = AutoModelForQuestionAnswering.from_pretrained(ckpt.resolve())
     model.eval()
-    fp32 = BUILD / "reader-fp32.onnx"
+    out = Path(args.out) if args.out else MODEL_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    fp32 = (out if args.out else BUILD) / "reader-fp32.onnx"
     ids = torch.ones((2, 32), dtype=torch.long)
     torch.onnx.export(
         model,
@@ -237,10 +247,41 @@ def export(args: argparse.Namespace) -> None:
         opset_version=17,
         dynamo=False,
     )
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    target = MODEL_DIR / "reader-int8.onnx"
-    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
-    log(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) from {ckpt.resolve().name}")
+    target = out / "reader-int8.onnx"
+    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=args.per_channel)
+    log(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB, per_channel={args.per_channel}) from {ckpt.resolve().name}")
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Compare model files on the validation articles, gold paragraph: answerable F1 without
+    abstaining, and overall SQuAD v2.0 F1 at the best null margin *for that split*. This is what
+    chooses a checkpoint or an export setting; the test articles are never read here."""
+    from qa.encoders.onnx_backend import cpu_session
+    from qa.eval import metrics as M
+    from qa.eval import public as B
+    from qa.reader import Reader
+
+    bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
+    qids = [q for q in bench.queries if q in bench.contexts]
+    for path in args.models:
+        session = cpu_session(Path(path), None)
+        r = Reader(session=session, tokenizer=load_tokenizer(), input_names=tuple(i.name for i in session.get_inputs()), calibration={})
+        started = time.perf_counter()
+        margins, f1s, has = [], [], []
+        for start in range(0, len(qids), 32):
+            chunk = qids[start : start + 32]
+            for q, rd in zip(chunk, r.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk]), strict=True):
+                gold = bench.answers[q]
+                text = B.best_span_text(rd, bench.contexts[q])
+                margins.append(rd.margin)
+                f1s.append(M.token_f1(text, gold) if gold and text else 0.0)
+                has.append(bool(gold))
+        answerable = [f for f, h in zip(f1s, has, strict=True) if h]
+        cut, overall = _best_threshold(margins, has, f1s)
+        log(
+            f"{path}: validation {len(qids)} questions — answerable F1 (no abstaining) {100 * sum(answerable) / max(1, len(answerable)):.2f}, "
+            f"overall F1 {overall:.2f} at null margin {cut:.3f} ({time.perf_counter() - started:.0f} s)"
+        )
 
 
 # ------------------------------------------------------------------ calibration
@@ -259,20 +300,63 @@ def _best_threshold(values: list[float], gold_has: list[bool], right: list[float
     return cut, 100 * best / max(1, len(values))
 
 
-def calibrate(args: argparse.Namespace) -> None:
+def _fit_confidence(rows: list[dict], cols: list[int]) -> dict:
+    """Logistic regression over the candidates' features `cols` (others weighted 0); label:
+    token F1 ≥ 0.5 against a gold answer (never on an unanswerable question)."""
     from sklearn.linear_model import LogisticRegression
 
-    from qa import answer as A
-    from qa.eval import public as B
-    from qa.eval import metrics as M
+    X = np.array([[f[i] for i in cols] for row in rows for f, _ in row["cands"]])
+    y = np.array([int(f1 >= 0.5) for row in rows for _, f1 in row["cands"]])
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
+    weights = [0.0] * len(rows[0]["cands"][0][0]) if rows and rows[0]["cands"] else []
+    for w, i in zip(model.coef_[0], cols, strict=True):
+        weights[i] = round(float(w), 5)
+    return {"weights": weights, "bias": round(float(model.intercept_[0]), 5)}
 
+
+def _most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool], list[float]]:
+    """What the answer layer gives: (its confidence, has an answer, its F1) per question."""
+    from qa import answer as A
+
+    conf, right = [], []
+    for row in rows:
+        c, f1 = max(((A.confidence(f, cal), f1) for f, f1 in row["cands"]), key=lambda t: t[0], default=(0.0, 0.0))
+        conf.append(c)
+        right.append(f1)
+    return conf, [row["has"] for row in rows], right
+
+
+def _leave_one_article_out(rows: list[dict], cols: list[int]) -> float:
+    """SQuAD v2.0 F1 of confidence model + cut fitted on the other validation articles,
+    scored on each article in turn: how a feature set does on articles it was not fitted on."""
+    total = 0.0
+    for held in sorted({row["article"] for row in rows}):
+        fit = [row for row in rows if row["article"] != held]
+        cal = _fit_confidence(fit, cols)
+        cut, _ = _best_threshold(*_most_confident(fit, cal))
+        for c, has, f1 in zip(*_most_confident([row for row in rows if row["article"] == held], cal), strict=True):
+            total += (f1 if c >= cut else 0.0) if has else float(c < cut)
+    return 100 * total / max(1, len(rows))
+
+
+def calibrate(args: argparse.Namespace) -> None:
+    from qa import answer as A
+    from qa.eval import metrics as M
+    from qa.eval import public as B
+    from qa.reader import Reader
+
+    if args.model:  # calibrate a candidate beside its own model file (the reader reads it from there)
+        import os
+
+        os.environ["QA_READER_MODEL"] = str(Path(args.model).resolve())
     bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
     log(f"validation: {len(bench.queries)} questions ({sum(not a for a in bench.answers.values())} unanswerable), {len(bench.documents)} paragraphs")
     engine = B.open_bench_engine(bench)
-    r = A.reader()
+    r = Reader.load()  # not A.reader(): that refuses a calibration fitted for other features, and this replaces it
     qids = list(bench.queries)
     neutral = {"weights": [0.0] * len(A.FEATURES), "bias": 0.0}
-    X, y, rows = [], [], []
+    articles = {q["id"]: q["title"] for q in squad_split.load(args.bench).questions("validation")}
+    rows = []
     for start in range(0, len(qids), 32):
         chunk = qids[start : start + 32]
         hits = engine.search_many([bench.queries[q] for q in chunk], k=5)
@@ -284,38 +368,35 @@ def calibrate(args: argparse.Namespace) -> None:
             groups.sort(key=lambda g: -g.best.score)
             feats = []
             for g in groups[: args.groups]:
-                f = A.answer_features(rd, g.spans, hs[g.best.passage].rank)
+                f = A.answer_features(rd, g.spans, hs)
                 text = hs[g.best.passage].passage.text[g.best.start : g.best.end]
-                f1 = M.token_f1(text, gold) if gold else 0.0
-                X.append(f)
-                y.append(int(f1 >= 0.5))
-                feats.append((f, f1))
+                feats.append((f, M.token_f1(text, gold) if gold else 0.0))
             g_text = B.best_span_text(gr, bench.contexts[q])
-            rows.append({"q": q, "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
+            rows.append({"q": q, "article": articles[q], "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
         log(f"read {min(start + 32, len(qids))}/{len(qids)}")
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(X), np.array(y))
-    cal = {"features": list(A.FEATURES), "weights": [round(float(w), 5) for w in model.coef_[0]], "bias": round(float(model.intercept_[0]), 5)}
-    # the answer is the most confident candidate; abstain under the cut that maximises F1
-    conf, right = [], []
-    for row in rows:
-        scored = [(A.confidence(f, cal), f1) for f, f1 in row["cands"]] or [(0.0, 0.0)]
-        c, f1 = max(scored, key=lambda t: t[0])
-        conf.append(c)
-        right.append(f1)
     has = [row["has"] for row in rows]
-    cut, f1_open = _best_threshold(conf, has, right)
+    every = list(range(len(A.FEATURES)))
+    cal = _fit_confidence(rows, every)
+    cal["features"] = list(A.FEATURES)
+    cut, f1_open = _best_threshold(*_most_confident(rows, cal))
     gcut, f1_gold = _best_threshold([row["gold_margin"] for row in rows], has, [row["gold_f1"] for row in rows])
+    reader_only = [A.FEATURES.index(f) for f in ("margin", "log_p_answer", "p_null", "inv_rank")]
     cal.update(
         {
             "abstain_below": round(float(cut), 4),
             "gold_paragraph_margin": round(float(gcut), 4),
-            "validation": {"open_f1": round(f1_open, 2), "gold_paragraph_f1": round(f1_gold, 2), "questions": len(rows)},
+            "validation": {
+                "open_f1": round(f1_open, 2),
+                "gold_paragraph_f1": round(f1_gold, 2),
+                "questions": len(rows),
+                # fitted on three validation articles, scored on the fourth, each in turn
+                "open_f1_leave_one_article_out": round(_leave_one_article_out(rows, every), 2),
+                "open_f1_leave_one_article_out_reader_features_only": round(_leave_one_article_out(rows, reader_only), 2),
+            },
         }
     )
-    from qa.eval.squad_split import load
-
-    cal["fitted_on"] = f"SQuAD dev validation articles {', '.join(load(args.bench).articles('validation'))}: {len(rows)} questions"
-    target = MODEL_DIR / "calibration.json"
+    cal["fitted_on"] = f"SQuAD dev validation articles {', '.join(squad_split.load(args.bench).articles('validation'))}: {len(rows)} questions"
+    target = (Path(args.model).resolve().parent if args.model else MODEL_DIR) / "calibration.json"
     target.write_text(json.dumps(cal, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {target}: {cal}")
 
@@ -337,12 +418,19 @@ def main() -> None:
     t.add_argument("--save-at", type=float, nargs="*", default=[0.5, 0.75])
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", default=None)
+    e.add_argument("--out", default=None, help="folder for the candidate (default: the shipped model's folder)")
+    e.add_argument("--per-channel", action="store_true", help="int8 scales per output channel instead of per tensor")
+    v = sub.add_parser("validate")
+    v.add_argument("models", nargs="+", help="ONNX files to compare")
+    v.add_argument("--bench", type=Path, default=None)
+    v.add_argument("--sample", type=int, default=0, help="validation questions (0: all)")
     c = sub.add_parser("calibrate")
     c.add_argument("--bench", type=Path, default=None)
     c.add_argument("--sample", type=int, default=0, help="validation questions (0: all)")
     c.add_argument("--groups", type=int, default=5, help="candidate answers per question in the fit")
+    c.add_argument("--model", default=None, help="calibrate this ONNX file (calibration.json goes beside it; default: the shipped model)")
     args = ap.parse_args()
-    {"train": train, "export": export, "calibrate": calibrate}[args.cmd](args)
+    {"train": train, "export": export, "calibrate": calibrate, "validate": validate}[args.cmd](args)
 
 
 if __name__ == "__main__":
