@@ -138,3 +138,20 @@ def test_shipped_reader_quality_is_pinned() -> None:
     for key, want in PINNED.items():
         assert want is not None, "pin the documented numbers"
         assert abs(got[key] - want) <= TOLERANCE, (key, got, PINNED)
+
+
+# The same sample in open retrieval, as `qa ask` answers: hybrid top 5 over all test-article
+# paragraphs, the calibrated confidence and its abstention threshold. Pins the confidence model
+# (calibration.json) as well as the reader.
+PINNED_OPEN = {"exact_match": 52.25, "f1": 54.54, "has_f1": 37.27, "hit@1": 44.93}  # measured 2026-12-02 (stop 20)
+
+
+@pytest.mark.slow
+def test_shipped_reader_open_retrieval_quality_is_pinned() -> None:
+    from qa.eval import public as B
+
+    bench = B.load_squad(**PINNED_SAMPLE)  # type: ignore[arg-type]
+    res = B.run_answers(B.open_bench_engine(bench), bench)
+    got = {"exact_match": res["exact_match"], "f1": res["f1"], "has_f1": res["has_answer"]["f1"], "hit@1": 100 * res["hit@1"]}
+    for key, want in PINNED_OPEN.items():
+        assert abs(got[key] - want) <= TOLERANCE, (key, got, PINNED_OPEN)
