@@ -470,6 +470,9 @@ class RayEncoder:
         import ray
 
         if self.address is None:
+            # Ray runs workers at +15 niceness by default; a local build's workers get the priority
+            # of this process, as a normal build's encoder has (a cluster keeps its own setting)
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(
                 address="local",
                 num_cpus=self._local_cpus(),
