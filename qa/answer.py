@@ -7,13 +7,11 @@ tools/train_reader.py on the SQuAD dev files' training articles, not on anything
    scores every span of every passage and a shared "no answer" option, on one scale;
 2. equal answers from several passages are merged (numbers, dates and durations by value,
    other spans by their SQuAD-normalised words), keeping every source that gives them;
-3. a logistic model over the reader's view (its margin over "no answer", the answer's share
-   of the shared probability, the null probability) and retrieval's view of the answer's
-   passage (its rank, its rank for BM25 and for the dense retriever, how many passages give
-   the answer, the question–passage cosine) turns each answer into a confidence; it and the
-   abstention threshold were fitted on the *validation* articles
-   (qa/models/reader/calibration.json) — the dev gold set and the seeds are only ever
-   measured on;
+3. a logistic model over the reader's margin over "no answer", the answer's share of the
+   shared probability, the null probability and the passage's retrieval rank turns each
+   answer into a confidence; it and the abstention threshold were fitted on the *validation*
+   articles (qa/models/reader/calibration.json) — the dev gold set and the seeds are only
+   ever measured on;
 4. when another document's answer is itself confident enough to be given on its own and
    states a number, date or duration that cannot be true together with the best answer
    (compared by value), the answer reports that the sources disagree.
@@ -93,51 +91,19 @@ def answer_key(text: str) -> str:
 # --------------------------------------------------------------------------- features
 
 
-FEATURES = ("margin", "log_p_answer", "p_null", "inv_rank", "inv_dense_rank", "inv_bm25_rank", "log_passages", "dense_cosine")
+FEATURES = ("margin", "log_p_answer", "p_null", "inv_rank")
 
 
-def answer_features(reading: Reading, spans: Sequence[ReaderSpan], hits: Sequence[Hit], without: float = 0.0, alone: bool = False) -> list[float]:
-    """The confidence model's inputs for one answer (its spans, best first), in FEATURES order.
+def answer_features(reading: Reading, spans: Sequence[ReaderSpan], rank: int, without: float = 0.0) -> list[float]:
+    """The confidence model's inputs for one answer (its spans, best first).
 
-    The reader's view (margin over "no answer", the answer's share of the shared probability,
-    the null probability) and retrieval's view of the answer's passage: its rank, its rank in
-    each retriever's own list, how many passages give the answer, and the question–passage
-    cosine. Retrieval's view is what tells "the reader found a plausible span" from "in a
-    passage the retrievers agree is about the question" (+3.2 F1 over the reader's view
-    alone, leave-one-article-out on the validation articles; docs/evaluation.md).
-
-    A retriever that was not run (`--retriever bm25` has no dense list) counts as agreeing with
-    the ranking used; a passage outside the dense list gets the lowest cosine of the hits.
-    `without`/`alone`: the confidence this answer would have on its own — another answer's
-    probability mass left out, its passage first (see `_rivals`)."""
+    `without`: probability mass of another answer to leave out, as if its spans were not there
+    — how confident this answer would be on its own (see `_rivals`)."""
     best = spans[0]
-    hit = hits[best.passage]
-    rank = 1 if alone else hit.rank
     rest = max(1e-6, 1.0 - without)
     p = min(1.0, sum(reading.probability(s) for s in spans) / rest)
     margin = best.score - reading.null_score
-
-    def inv(name: str) -> float:
-        if name not in hit.ranks:
-            return 1.0 / max(1, rank)
-        r = hit.ranks[name]
-        return 0.0 if r is None else 1.0 / max(1, r)
-
-    cosines = [h.scores.get("dense") for h in hits]
-    known = [c for c in cosines if c is not None]
-    cosine = hit.scores.get("dense")
-    if cosine is None:
-        cosine = min(known, default=0.0)
-    return [
-        max(-20.0, min(20.0, margin)),
-        math.log(max(p, 1e-6)),
-        min(1.0, reading.null_probability / rest),
-        1.0 / max(1, rank),
-        inv("dense"),
-        inv("bm25"),
-        math.log(len({s.passage for s in spans})),
-        float(cosine),
-    ]
+    return [max(-20.0, min(20.0, margin)), math.log(max(p, 1e-6)), min(1.0, reading.null_probability / rest), 1.0 / max(1, rank)]
 
 
 def confidence(features: Sequence[float], calibration: dict[str, Any]) -> float:
@@ -221,7 +187,7 @@ def distinct_answers(reading: Reading, hits: Sequence[Hit], calibration: dict[st
             g.spans.append(span)  # one span per stretch of a passage
     groups = list(by_key.values())
     for g in groups:
-        g.confidence = confidence(answer_features(reading, g.spans, hits), calibration)
+        g.confidence = confidence(answer_features(reading, g.spans, hits[g.best.passage].rank), calibration)
     groups.sort(key=lambda g: (-g.confidence, -g.best.score, g.key))
     return groups
 
@@ -241,7 +207,7 @@ def _rivals(groups: Sequence[_Group], reading: Reading, hits: Sequence[Hit], thr
     shown = [kind[1]]
     out = []
     for g in groups[1:]:
-        alone = confidence(answer_features(reading, g.spans, hits, without=taken, alone=True), calibration)
+        alone = confidence(answer_features(reading, g.spans, 1, without=taken), calibration)
         if alone < threshold:
             continue
         v = value_of(_text(g, hits))

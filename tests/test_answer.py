@@ -5,7 +5,6 @@ real bundled encoder, the shipped reader and real FAISS."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -310,32 +309,3 @@ def test_list_markers_are_not_part_of_the_answer_sentence(tmp_path: Path) -> Non
     assert answer.sentence.startswith("The hammer weighs"), answer.sentence
     assert "2 kilos" in (answer.text or "")
     _check_all_verbatim(answer)
-
-
-def test_answer_features_use_each_retrievers_view_of_the_passage() -> None:
-    """Retrieval's view of the answer's passage is part of the confidence: its rank in each
-    retriever's list, the number of passages giving the answer, the question–passage cosine.
-    A retriever that was not run counts as agreeing; a passage outside the dense list gets the
-    lowest cosine of the hits."""
-    from types import SimpleNamespace
-
-    from qa.answer import FEATURES, answer_features
-    from qa.reader import Reading, Span
-
-    reading = Reading(spans=(Span(1, 0, 4, 6.0), Span(0, 2, 6, 5.0)), null_score=1.0, log_z=7.0)
-    hybrid = [
-        SimpleNamespace(rank=1, ranks={"dense": 2, "bm25": 1}, scores={"dense": 0.61, "bm25": 9.0}),
-        SimpleNamespace(rank=2, ranks={"dense": None, "bm25": 4}, scores={"dense": None, "bm25": 5.0}),
-    ]
-    f = dict(zip(FEATURES, answer_features(reading, [reading.spans[0]], hybrid), strict=True))
-    assert f["margin"] == pytest.approx(5.0) and f["inv_rank"] == pytest.approx(0.5)
-    assert f["inv_dense_rank"] == 0.0 and f["inv_bm25_rank"] == pytest.approx(0.25)
-    assert f["dense_cosine"] == pytest.approx(0.61)  # not in the dense list: the lowest cosine of the hits
-    assert f["log_passages"] == 0.0
-    both = dict(zip(FEATURES, answer_features(reading, list(reading.spans), hybrid), strict=True))
-    assert both["log_passages"] == pytest.approx(math.log(2)) and both["log_p_answer"] > f["log_p_answer"]
-    bm25_only = [SimpleNamespace(rank=3, ranks={"bm25": 3}, scores={"bm25": 2.0})] * 2
-    g = dict(zip(FEATURES, answer_features(reading, [reading.spans[0]], bm25_only), strict=True))
-    assert g["inv_dense_rank"] == pytest.approx(1 / 3) and g["dense_cosine"] == 0.0
-    alone = dict(zip(FEATURES, answer_features(reading, [reading.spans[0]], hybrid, alone=True), strict=True))
-    assert alone["inv_rank"] == 1.0 and alone["inv_bm25_rank"] == pytest.approx(0.25)

@@ -104,7 +104,7 @@ def test_calibration_for_other_features_is_refused_in_one_line(tmp_path: Path) -
 
     shutil.copy(MODEL_FILE, tmp_path / MODEL_FILE.name)
     cal = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    cal["features"], cal["weights"] = cal["features"][:4], cal["weights"][:4]
+    cal["features"], cal["weights"] = cal["features"][:3], cal["weights"][:3]
     (tmp_path / CALIBRATION_FILE.name).write_text(json.dumps(cal), encoding="utf-8")
     env = {**os.environ, "QA_READER_MODEL": str(tmp_path / MODEL_FILE.name)}
     proc = subprocess.run([sys.executable, "-m", "qa", "ask", "How many people died?"], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
@@ -143,7 +143,7 @@ def test_shipped_reader_quality_is_pinned() -> None:
 # The same sample in open retrieval, as `qa ask` answers: hybrid top 5 over all test-article
 # paragraphs, the calibrated confidence and its abstention threshold. Pins the confidence model
 # (calibration.json) as well as the reader.
-PINNED_OPEN = {"exact_match": 52.25, "f1": 54.54, "has_f1": 37.27, "hit@1": 44.93}  # measured 2026-12-02 (stop 20)
+PINNED_OPEN = {"exact_match": 52.25, "f1": 54.38, "has_f1": 33.59, "hit@1": 41.06}  # measured 2026-12-02 (stop 20)
 
 
 @pytest.mark.slow

@@ -368,7 +368,7 @@ def calibrate(args: argparse.Namespace) -> None:
             groups.sort(key=lambda g: -g.best.score)
             feats = []
             for g in groups[: args.groups]:
-                f = A.answer_features(rd, g.spans, hs)
+                f = A.answer_features(rd, g.spans, hs[g.best.passage].rank)
                 text = hs[g.best.passage].passage.text[g.best.start : g.best.end]
                 feats.append((f, M.token_f1(text, gold) if gold else 0.0))
             g_text = B.best_span_text(gr, bench.contexts[q])
@@ -380,7 +380,6 @@ def calibrate(args: argparse.Namespace) -> None:
     cal["features"] = list(A.FEATURES)
     cut, f1_open = _best_threshold(*_most_confident(rows, cal))
     gcut, f1_gold = _best_threshold([row["gold_margin"] for row in rows], has, [row["gold_f1"] for row in rows])
-    reader_only = [A.FEATURES.index(f) for f in ("margin", "log_p_answer", "p_null", "inv_rank")]
     cal.update(
         {
             "abstain_below": round(float(cut), 4),
@@ -391,7 +390,6 @@ def calibrate(args: argparse.Namespace) -> None:
                 "questions": len(rows),
                 # fitted on three validation articles, scored on the fourth, each in turn
                 "open_f1_leave_one_article_out": round(_leave_one_article_out(rows, every), 2),
-                "open_f1_leave_one_article_out_reader_features_only": round(_leave_one_article_out(rows, reader_only), 2),
             },
         }
     )
