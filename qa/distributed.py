@@ -520,13 +520,9 @@ def probe(address: str) -> None:
     if not match:
         check_address(address)
         return
-    host, port = match.group(2).strip("[]"), int(match.group(3))
-    try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
-            pass
-    except OSError as exc:
-        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
-        raise QAError(f"cannot reach the Ray cluster at {address} ({why}); {_address_fix(address)}") from None
+    why = _connect_error(match.group(2).strip("[]"), int(match.group(3)), CONNECT_TIMEOUT)
+    if why is not None:
+        raise QAError(f"cannot reach the Ray cluster at {address} ({why}); {_address_fix(address)}")
 
 
 def batch_for(rows: int, workers: int) -> int:
@@ -538,10 +534,18 @@ def reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> bool:
     """Does something accept TCP connections at host:port?"""
     host, _, port = address.rpartition(":")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            return True
-    except (OSError, ValueError):
+        return _connect_error(host.strip("[]"), int(port), timeout) is None
+    except ValueError:
         return False
+
+
+def _connect_error(host: str, port: int, timeout: float) -> str | None:
+    """Why a TCP connection to host:port fails ("timed out", "connection refused"), None if it opens."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
 
 
 def _address_fix(address: str | None) -> str:
