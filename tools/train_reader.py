@@ -300,18 +300,15 @@ def _best_threshold(values: list[float], gold_has: list[bool], right: list[float
     return cut, 100 * best / max(1, len(values))
 
 
-def _fit_confidence(rows: list[dict], cols: list[int]) -> dict:
-    """Logistic regression over the candidates' features `cols` (others weighted 0); label:
-    token F1 ≥ 0.5 against a gold answer (never on an unanswerable question)."""
+def _fit_confidence(rows: list[dict]) -> dict:
+    """Logistic regression over the candidates' features; label: token F1 ≥ 0.5 against a gold
+    answer (never on an unanswerable question)."""
     from sklearn.linear_model import LogisticRegression
 
-    X = np.array([[f[i] for i in cols] for row in rows for f, _ in row["cands"]])
+    X = np.array([f for row in rows for f, _ in row["cands"]])
     y = np.array([int(f1 >= 0.5) for row in rows for _, f1 in row["cands"]])
     model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
-    weights = [0.0] * len(rows[0]["cands"][0][0]) if rows and rows[0]["cands"] else []
-    for w, i in zip(model.coef_[0], cols, strict=True):
-        weights[i] = round(float(w), 5)
-    return {"weights": weights, "bias": round(float(model.intercept_[0]), 5)}
+    return {"weights": [round(float(w), 5) for w in model.coef_[0]], "bias": round(float(model.intercept_[0]), 5)}
 
 
 def _most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool], list[float]]:
@@ -326,13 +323,13 @@ def _most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool
     return conf, [row["has"] for row in rows], right
 
 
-def _leave_one_article_out(rows: list[dict], cols: list[int]) -> float:
+def _leave_one_article_out(rows: list[dict]) -> float:
     """SQuAD v2.0 F1 of confidence model + cut fitted on the other validation articles,
-    scored on each article in turn: how a feature set does on articles it was not fitted on."""
+    scored on each article in turn: how the features do on articles they were not fitted on."""
     total = 0.0
     for held in sorted({row["article"] for row in rows}):
         fit = [row for row in rows if row["article"] != held]
-        cal = _fit_confidence(fit, cols)
+        cal = _fit_confidence(fit)
         cut, _ = _best_threshold(*_most_confident(fit, cal))
         for c, has, f1 in zip(*_most_confident([row for row in rows if row["article"] == held], cal), strict=True):
             total += (f1 if c >= cut else 0.0) if has else float(c < cut)
@@ -375,8 +372,7 @@ def calibrate(args: argparse.Namespace) -> None:
             rows.append({"q": q, "article": articles[q], "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
         log(f"read {min(start + 32, len(qids))}/{len(qids)}")
     has = [row["has"] for row in rows]
-    every = list(range(len(A.FEATURES)))
-    cal = _fit_confidence(rows, every)
+    cal = _fit_confidence(rows)
     cal["features"] = list(A.FEATURES)
     cut, f1_open = _best_threshold(*_most_confident(rows, cal))
     gcut, f1_gold = _best_threshold([row["gold_margin"] for row in rows], has, [row["gold_f1"] for row in rows])
@@ -389,7 +385,7 @@ def calibrate(args: argparse.Namespace) -> None:
                 "gold_paragraph_f1": round(f1_gold, 2),
                 "questions": len(rows),
                 # fitted on three validation articles, scored on the fourth, each in turn
-                "open_f1_leave_one_article_out": round(_leave_one_article_out(rows, every), 2),
+                "open_f1_leave_one_article_out": round(_leave_one_article_out(rows), 2),
             },
         }
     )
