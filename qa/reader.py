@@ -204,7 +204,10 @@ class Reader:
     batch_size: int = 1
 
     @classmethod
-    def load(cls, model_file: str | Path | None = None, threads: int | None = None) -> Reader:
+    def load(cls, model_file: str | Path | None = None, threads: int | None = None, calibrated: bool = True) -> Reader:
+        """The model at `model_file` (default: $QA_READER_MODEL, else the shipped one) and the
+        calibration beside it; `calibrated=False` is for a candidate not yet calibrated
+        (tools/train_reader.py validate), whose confidence and abstention are then undefined."""
         from .encoders.onnx_backend import cpu_session
 
         path = Path(model_file or os.environ.get("QA_READER_MODEL") or MODEL_FILE)
@@ -214,7 +217,7 @@ class Reader:
             session = cpu_session(path, threads)
         except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
             raise QAError(f"the reader model at {path} cannot be loaded ({type(exc).__name__}): reinstall qa or retrain it") from None
-        calibration = load_calibration(path.parent / CALIBRATION_FILE.name)
+        calibration = load_calibration(path.parent / CALIBRATION_FILE.name) if calibrated else {}
         names = tuple(i.name for i in session.get_inputs())
         return cls(session=session, tokenizer=load_tokenizer(), input_names=names, calibration=calibration)
 

@@ -94,6 +94,23 @@ def test_missing_or_damaged_model_is_a_clear_error(tmp_path: Path) -> None:
         Reader.load(bad)
 
 
+def test_an_uncalibrated_candidate_loads_only_when_asked(tmp_path: Path) -> None:
+    """tools/train_reader.py validates and calibrates a freshly exported model, which has no
+    calibration.json yet; the answer path must still refuse such a model."""
+    import shutil
+
+    from qa.reader import MODEL_FILE
+
+    cand = tmp_path / MODEL_FILE.name
+    shutil.copy(MODEL_FILE, cand)
+    with pytest.raises(QAError, match="calibration is missing"):
+        Reader.load(cand)
+    r = Reader.load(cand, calibrated=False)
+    assert r.calibration == {}
+    reading = r.read("Who wrote it?", ["The report was written by Ana Torres in 2021."])
+    assert reading.spans and "Ana Torres" in "The report was written by Ana Torres in 2021."[reading.spans[0].start : reading.spans[0].end]
+
+
 @pytest.mark.slow
 def test_calibration_for_other_features_is_refused_in_one_line(tmp_path: Path) -> None:
     """A calibration.json fitted for another feature list would weigh the wrong inputs: refused."""

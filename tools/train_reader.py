@@ -3,6 +3,7 @@
     python tools/train_reader.py train      # fine-tune MiniLM-L6 (≈ 1 h on 2 cores), checkpoints in build/reader/
     python tools/train_reader.py export     # ONNX, int8 (onnxruntime dynamic quantisation) → qa/models/reader/
     python tools/train_reader.py calibrate  # abstention margin + confidence model on the validation articles
+    python tools/train_reader.py pipeline   # all of it, then the best candidate on the test articles (ships nothing)
 
 Needs the training extra: pip install -e ".[train]" (torch is already a dependency).
 
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.eval import squad_split  # noqa: E402
-from qa.reader import MODEL_DIR, Window, load_tokenizer, pad_batch, windows_for  # noqa: E402
+from qa.reader import MODEL_DIR, MODEL_FILE, Window, load_tokenizer, pad_batch, windows_for  # noqa: E402
 
 BUILD = ROOT / "build" / "reader"
 SEED = 13
@@ -137,7 +138,8 @@ def group_loss(torch, start, end, rows: list[int], windows: list[Window], target
     return -(torch.logsumexp(s[ps], 0) + torch.logsumexp(e[pe], 0))
 
 
-def train(args: argparse.Namespace) -> None:
+def train(args: argparse.Namespace) -> list[Path]:
+    """Fine-tune; returns the checkpoints saved, in step order (the last is `final`)."""
     import torch
     from transformers import AutoModelForQuestionAnswering
 
@@ -156,6 +158,8 @@ def train(args: argparse.Namespace) -> None:
     cache = BUILD / "neighbours-train.json"
     if cache.is_file():
         neighbours = json.loads(cache.read_text())
+    elif args.limit:  # a smoke run: the sampled questions' neighbours only, not cached
+        neighbours = hybrid_neighbours(train_paras, train_q)
     else:
         neighbours = hybrid_neighbours(train_paras, data.questions("train"))
         cache.write_text(json.dumps(neighbours))
@@ -187,6 +191,7 @@ def train(args: argparse.Namespace) -> None:
     saves = {int(total * f) for f in args.save_at}
     started = time.perf_counter()
     running = 0.0
+    saved: list[Path] = []
     for step, batch in enumerate(batches[:total], start=1):
         wins = [w for i in batch for w in groups[i]["windows"]]
         feeds = {k: torch.from_numpy(v) for k, v in pad_batch(wins).items()}
@@ -211,10 +216,12 @@ def train(args: argparse.Namespace) -> None:
         if step in saves or step == total:
             target = BUILD / f"checkpoint-{step}"
             model.save_pretrained(target)
+            saved.append(target)
             log(f"saved {target}")
     (BUILD / "final").unlink(missing_ok=True)
     (BUILD / "final").symlink_to(f"checkpoint-{total}")
     (BUILD / "train-args.json").write_text(json.dumps({**vars(args), "bench": str(args.bench), "steps": total, "seed": SEED}, indent=1))
+    return saved
 
 
 # ------------------------------------------------------------------ export
@@ -252,36 +259,39 @@ def export(args: argparse.Namespace) -> None:
     log(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB, per_channel={args.per_channel}) from {ckpt.resolve().name}")
 
 
-def validate(args: argparse.Namespace) -> None:
+def validate(args: argparse.Namespace) -> list[dict]:
     """Compare model files on the validation articles, gold paragraph: answerable F1 without
     abstaining, and overall SQuAD v2.0 F1 at the best null margin *for that split*. This is what
     chooses a checkpoint or an export setting; the test articles are never read here."""
-    from qa.encoders.onnx_backend import cpu_session
     from qa.eval import metrics as M
     from qa.eval import public as B
     from qa.reader import Reader
 
     bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
-    qids = [q for q in bench.queries if q in bench.contexts]
+    results = []
     for path in args.models:
-        session = cpu_session(Path(path), None)
-        r = Reader(session=session, tokenizer=load_tokenizer(), input_names=tuple(i.name for i in session.get_inputs()), calibration={})
         started = time.perf_counter()
+        readings = B.gold_readings(Reader.load(path, calibrated=False), bench)
         margins, f1s, has = [], [], []
-        for start in range(0, len(qids), 32):
-            chunk = qids[start : start + 32]
-            for q, rd in zip(chunk, r.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk]), strict=True):
-                gold = bench.answers[q]
-                text = B.best_span_text(rd, bench.contexts[q])
-                margins.append(rd.margin)
-                f1s.append(M.token_f1(text, gold) if gold and text else 0.0)
-                has.append(bool(gold))
+        for q, rd in readings.items():
+            gold = bench.answers[q]
+            text = B.best_span_text(rd, bench.contexts[q])
+            margins.append(rd.margin)
+            f1s.append(M.token_f1(text, gold) if gold and text else 0.0)
+            has.append(bool(gold))
         answerable = [f for f, h in zip(f1s, has, strict=True) if h]
         cut, overall = _best_threshold(margins, has, f1s)
-        log(
-            f"{path}: validation {len(qids)} questions — answerable F1 (no abstaining) {100 * sum(answerable) / max(1, len(answerable)):.2f}, "
-            f"overall F1 {overall:.2f} at null margin {cut:.3f} ({time.perf_counter() - started:.0f} s)"
-        )
+        row = {
+            "model": str(path),
+            "questions": len(readings),
+            "answerable_f1": round(100 * sum(answerable) / max(1, len(answerable)), 2),
+            "overall_f1": round(overall, 2),
+            "null_margin": round(cut, 4),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        log(f"{path}: validation {row['questions']} questions — answerable F1 (no abstaining) {row['answerable_f1']:.2f}, overall F1 {row['overall_f1']:.2f} at null margin {cut:.3f} ({row['seconds']:.0f} s)")
+        results.append(row)
+    return results
 
 
 # ------------------------------------------------------------------ calibration
@@ -349,17 +359,18 @@ def calibrate(args: argparse.Namespace) -> None:
     bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
     log(f"validation: {len(bench.queries)} questions ({sum(not a for a in bench.answers.values())} unanswerable), {len(bench.documents)} paragraphs")
     engine = B.open_bench_engine(bench)
-    r = Reader.load()  # not A.reader(): that refuses a calibration fitted for other features, and this replaces it
+    r = Reader.load(calibrated=False)  # not A.reader(): this writes the calibration it would read
     qids = list(bench.queries)
     neutral = {"weights": [0.0] * len(A.FEATURES), "bias": 0.0}
     articles = {q["id"]: q["title"] for q in squad_split.load(args.bench).questions("validation")}
     rows = []
+    gold_reads = B.gold_readings(r, bench)
     for start in range(0, len(qids), 32):
         chunk = qids[start : start + 32]
         hits = engine.search_many([bench.queries[q] for q in chunk], k=5)
         readings = r.read_many([bench.queries[q] for q in chunk], [[h.passage.text for h in hs] for hs in hits])
-        gold_reads = r.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk])
-        for q, hs, rd, gr in zip(chunk, hits, readings, gold_reads, strict=True):
+        for q, hs, rd in zip(chunk, hits, readings, strict=True):
+            gr = gold_reads[q]
             gold = bench.answers[q]
             groups = A.distinct_answers(rd, hs, neutral)  # the answer layer's own grouping, before calibration
             groups.sort(key=lambda g: -g.best.score)
@@ -395,10 +406,64 @@ def calibrate(args: argparse.Namespace) -> None:
     log(f"wrote {target}: {cal}")
 
 
+# ------------------------------------------------------------------ all of it
+
+
+def pipeline(args: argparse.Namespace) -> None:
+    """train → export every saved checkpoint → validate them beside the shipped model → if the
+    best candidate beats it on the validation articles: calibrate it and measure it on the test
+    articles (`qa eval --squad --squad-version 2.0 --sample 0`). One background command for
+    what a session otherwise runs by hand; the report goes to build/reader/pipeline.json.
+
+    It ships nothing: replacing qa/models/reader/ is a reviewed commit (pins, docs, model card),
+    and the choice among candidates reads validation numbers only."""
+    import os
+    import subprocess
+
+    report: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "train": {k: str(v) for k, v in vars(args).items()}}
+    out = BUILD / "pipeline.json"
+
+    def save() -> None:
+        out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+    checkpoints = train(args)
+    candidates = []
+    for ckpt in checkpoints:
+        cand = ROOT / "build" / f"cand-{ckpt.name.split('-')[-1]}"
+        export(argparse.Namespace(checkpoint=str(ckpt), out=str(cand), per_channel=False))
+        candidates.append(cand / "reader-int8.onnx")
+    rows = validate(argparse.Namespace(models=[*map(str, candidates), str(MODEL_FILE)], bench=args.bench, sample=args.val_sample))
+    report["validation"] = rows
+    *cands, shipped = rows
+    best = max(cands, key=lambda r: (r["overall_f1"], r["answerable_f1"]))
+    report["best"] = best["model"]
+    report["beats_shipped_on_validation"] = best["overall_f1"] > shipped["overall_f1"]
+    save()
+    if not report["beats_shipped_on_validation"]:
+        log(f"no candidate beats the shipped model on validation ({best['overall_f1']} vs {shipped['overall_f1']}); report in {out}")
+        return
+    calibrate(argparse.Namespace(bench=args.bench, sample=0, groups=5, model=best["model"]))
+    report["calibration"] = json.loads((Path(best["model"]).parent / "calibration.json").read_text(encoding="utf-8"))
+    save()
+    env = {**os.environ, "QA_READER_MODEL": str(Path(best["model"]).resolve())}
+    # every test question (the numbers to report), then the sample tests/test_reader.py pins
+    for key, sample in (("test", "0"), ("test_pinned_sample", "400")):
+        log(f"measuring the best candidate on the test articles (qa eval --squad --squad-version 2.0 --sample {sample} --seed 0)")
+        cmd = [sys.executable, "-m", "qa", "eval", "--squad", "--squad-version", "2.0", "--sample", sample, "--seed", "0", "--json"]
+        if args.bench:
+            cmd += ["--bench-dir", str(args.bench)]
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        report[key] = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr.strip()[-2000:]}
+        save()
+    report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    save()
+    log(f"report in {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("train")
+    t = argparse.ArgumentParser(add_help=False)
     t.add_argument("--bench", type=Path, default=None)
     t.add_argument("--lr", type=float, default=1e-4)
     t.add_argument("--epochs", type=int, default=1)
@@ -410,6 +475,9 @@ def main() -> None:
     t.add_argument("--limit", type=int, default=0, help="train on a sample (smoke tests)")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--save-at", type=float, nargs="*", default=[0.5, 0.75])
+    sub.add_parser("train", parents=[t], help="fine-tune (checkpoints in build/reader/)")
+    pl = sub.add_parser("pipeline", parents=[t], help="train, export, validate, calibrate and test the best candidate; ships nothing")
+    pl.add_argument("--val-sample", type=int, default=0, help="validation questions for choosing a checkpoint (0: all)")
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", default=None)
     e.add_argument("--out", default=None, help="folder for the candidate (default: the shipped model's folder)")
@@ -424,7 +492,7 @@ def main() -> None:
     c.add_argument("--groups", type=int, default=5, help="candidate answers per question in the fit")
     c.add_argument("--model", default=None, help="calibrate this ONNX file (calibration.json goes beside it; default: the shipped model)")
     args = ap.parse_args()
-    {"train": train, "export": export, "calibrate": calibrate, "validate": validate}[args.cmd](args)
+    {"train": train, "export": export, "calibrate": calibrate, "validate": validate, "pipeline": pipeline}[args.cmd](args)
 
 
 if __name__ == "__main__":

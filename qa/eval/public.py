@@ -312,6 +312,20 @@ def best_span_text(reading: Any, context: str) -> str | None:
     return context[a:b]
 
 
+def gold_readings(reader: Any, bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:
+    """Each question read with its own gold paragraph only, by `reader` (any `qa.reader.Reader`:
+    the shipped one, or a candidate being validated), keyed by question id."""
+    qids = [q for q in bench.queries if q in bench.contexts]
+    out: dict[str, Any] = {}
+    for start in range(0, len(qids), batch):
+        chunk = qids[start : start + batch]
+        readings = reader.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk])
+        out.update(zip(chunk, readings, strict=True))
+        if progress:
+            progress("reading", min(start + batch, len(qids)), len(qids))
+    return out
+
+
 def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:
     """Reading comprehension, the setting published readers report: each question with its
     own gold paragraph; abstain when "no answer" beats the best span by the margin calibrated
@@ -320,16 +334,9 @@ def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int =
 
     r = reader()
     margin = float(r.calibration["gold_paragraph_margin"])
-    qids = [q for q in bench.queries if q in bench.contexts]
-    preds: dict[str, str | None] = {}
     started = time.perf_counter()
-    for start in range(0, len(qids), batch):
-        chunk = qids[start : start + batch]
-        readings = r.read_many([bench.queries[q] for q in chunk], [[bench.contexts[q]] for q in chunk])
-        for q, rd in zip(chunk, readings, strict=True):
-            preds[q] = best_span_text(rd, bench.contexts[q]) if rd.margin >= margin else None
-        if progress:
-            progress("reading", min(start + batch, len(qids)), len(qids))
+    readings = gold_readings(r, bench, progress, batch)
+    preds = {q: best_span_text(rd, bench.contexts[q]) if rd.margin >= margin else None for q, rd in readings.items()}
     out = squad_scores(bench, preds)
     out["seconds"] = round(time.perf_counter() - started, 2)
     out["null_margin"] = margin
