@@ -107,8 +107,9 @@ def test_an_uncalibrated_candidate_loads_only_when_asked(tmp_path: Path) -> None
         Reader.load(cand)
     r = Reader.load(cand, calibrated=False)
     assert r.calibration == {}
-    reading = r.read("Who wrote it?", ["The report was written by Ana Torres in 2021."])
-    assert reading.spans and "Ana Torres" in "The report was written by Ana Torres in 2021."[reading.spans[0].start : reading.spans[0].end]
+    text = "The report was written by Ana Torres in 2021."
+    reading = r.read("Who wrote it?", [text])
+    assert reading.spans and "Ana Torres" in text[reading.spans[0].start : reading.spans[0].end]
 
 
 @pytest.mark.slow

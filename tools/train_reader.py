@@ -426,13 +426,17 @@ def pipeline(args: argparse.Namespace) -> None:
     def save() -> None:
         out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
+    def step_args(*argv: str) -> argparse.Namespace:
+        """A later step's options as its own command line parses them: its defaults, not copies."""
+        return build_parser().parse_args([*argv, *(["--bench", str(args.bench)] if args.bench else [])])
+
     checkpoints = train(args)
     candidates = []
     for ckpt in checkpoints:
         cand = ROOT / "build" / f"cand-{ckpt.name.split('-')[-1]}"
-        export(argparse.Namespace(checkpoint=str(ckpt), out=str(cand), per_channel=False))
+        export(build_parser().parse_args(["export", "--checkpoint", str(ckpt), "--out", str(cand)]))
         candidates.append(cand / "reader-int8.onnx")
-    rows = validate(argparse.Namespace(models=[*map(str, candidates), str(MODEL_FILE)], bench=args.bench, sample=args.val_sample))
+    rows = validate(step_args("validate", *map(str, candidates), str(MODEL_FILE), "--sample", str(args.val_sample)))
     report["validation"] = rows
     *cands, shipped = rows
     best = max(cands, key=lambda r: (r["overall_f1"], r["answerable_f1"]))
@@ -442,7 +446,7 @@ def pipeline(args: argparse.Namespace) -> None:
     if not report["beats_shipped_on_validation"]:
         log(f"no candidate beats the shipped model on validation ({best['overall_f1']} vs {shipped['overall_f1']}); report in {out}")
         return
-    calibrate(argparse.Namespace(bench=args.bench, sample=0, groups=5, model=best["model"]))
+    calibrate(step_args("calibrate", "--model", best["model"]))
     report["calibration"] = json.loads((Path(best["model"]).parent / "calibration.json").read_text(encoding="utf-8"))
     save()
     env = {**os.environ, "QA_READER_MODEL": str(Path(best["model"]).resolve())}
@@ -460,7 +464,7 @@ def pipeline(args: argparse.Namespace) -> None:
     log(f"report in {out}")
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = argparse.ArgumentParser(add_help=False)
@@ -491,7 +495,11 @@ def main() -> None:
     c.add_argument("--sample", type=int, default=0, help="validation questions (0: all)")
     c.add_argument("--groups", type=int, default=5, help="candidate answers per question in the fit")
     c.add_argument("--model", default=None, help="calibrate this ONNX file (calibration.json goes beside it; default: the shipped model)")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     {"train": train, "export": export, "calibrate": calibrate, "validate": validate, "pipeline": pipeline}[args.cmd](args)
 
 
