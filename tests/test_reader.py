@@ -113,6 +113,36 @@ def test_an_uncalibrated_candidate_loads_only_when_asked(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+def test_the_shipped_file_dequantises_into_the_model_it_computes(tok) -> None:  # type: ignore[no-untyped-def]
+    """`train --init-from` continues training the shipped reader from its int8 file (build/
+    does not outlive a session): every parameter must be recovered, each under its own name and
+    the right way round, or the continuation would start from a different model."""
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    from qa.encoders import bundled_model_dir
+    from qa.reader import MODEL_FILE, pad_batch
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from train_reader import dequantized_state
+
+    model = AutoModelForQuestionAnswering.from_pretrained(bundled_model_dir())
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in dequantized_state(MODEL_FILE).items()}, strict=True)
+    model.eval()
+    feeds = pad_batch(windows_for(tok, "Who wrote the report?", ["The report was written by Ana Torres in 2021.", "Rain fell on the city all week."]))
+    sess = ort.InferenceSession(str(MODEL_FILE), providers=["CPUExecutionProvider"])
+    onnx_out = sess.run(None, {i.name: feeds[i.name] for i in sess.get_inputs()})
+    with torch.no_grad():
+        out = model(**{k: torch.from_numpy(v) for k, v in feeds.items()})
+    mask = feeds["attention_mask"].astype(bool)
+    for ours, shipped in ((out.start_logits.numpy(), onnx_out[0]), (out.end_logits.numpy(), onnx_out[1])):
+        # the int8 file also quantises activations on the fly: close, not equal
+        assert np.corrcoef(ours[mask], shipped[mask])[0, 1] > 0.99
+        assert (np.where(mask, ours, -1e9).argmax(1) == np.where(mask, shipped, -1e9).argmax(1)).all()
+
+
+@pytest.mark.slow
 def test_calibration_for_other_features_is_refused_in_one_line(tmp_path: Path) -> None:
     """A calibration.json fitted for another feature list would weigh the wrong inputs: refused."""
     import json

@@ -44,6 +44,40 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+# ------------------------------------------------------------------ warm start
+
+
+def dequantized_state(path: Path) -> dict[str, np.ndarray]:
+    """The weights of an int8 reader file as the fp32 tensors BertForQuestionAnswering loads.
+
+    Why: build/ does not outlive a session, so the shipped ONNX file is the only copy of the
+    trained reader, and a longer training can only be had by continuing from it
+    (`train --init-from`). Dynamic int8 quantisation stores each weight as
+    (q - zero_point) × scale: dequantising gives back the very weights the shipped file
+    computes with (its activations are quantised on the fly), not a guess at a lost checkpoint."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+
+    def dequantise(name: str) -> np.ndarray:
+        q = inits[f"{name}_quantized"].astype(np.float32)
+        return (q - inits[f"{name}_zero_point"].astype(np.float32)) * inits[f"{name}_scale"].astype(np.float32)
+
+    # biases and LayerNorm stay fp32 under their module names; the quantised embedding tables
+    # keep theirs; a MatMul weight is named by its node (…/query/MatMul_quant) and stored (in, out)
+    state = {k: v.copy() for k, v in inits.items() if v.dtype == np.float32 and v.ndim and not k.startswith(("onnx::", "/"))}
+    for k in inits:
+        if k.startswith("bert.embeddings.") and k.endswith("_quantized"):
+            state[k.removesuffix("_quantized")] = dequantise(k.removesuffix("_quantized"))
+    for node in graph.node:
+        if node.op_type == "MatMulInteger":
+            module = node.name.strip("/").removesuffix("/MatMul_quant").replace("/", ".")
+            state[f"{module}.weight"] = np.ascontiguousarray(dequantise(node.input[1].removesuffix("_quantized")).T)
+    return state
+
+
 # ------------------------------------------------------------------ distractors
 
 
@@ -145,9 +179,9 @@ def train(args: argparse.Namespace) -> list[Path]:
 
     from qa.encoders import bundled_model_dir
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
     data = squad_split.load(args.bench)
     train_q = data.questions("train")
     if args.limit:
@@ -167,6 +201,10 @@ def train(args: argparse.Namespace) -> list[Path]:
     log(f"{len(groups)} groups, {sum(len(g['windows']) for g in groups)} windows, {sum(not g['targets'] for g in groups)} with no answer")
 
     model = AutoModelForQuestionAnswering.from_pretrained(bundled_model_dir())
+    if args.init_from:
+        state = dequantized_state(Path(args.init_from))
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+        log(f"continuing from {args.init_from} ({len(state)} tensors, dequantised)")
     model.train()
     decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
     other = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
@@ -220,7 +258,7 @@ def train(args: argparse.Namespace) -> list[Path]:
             log(f"saved {target}")
     (BUILD / "final").unlink(missing_ok=True)
     (BUILD / "final").symlink_to(f"checkpoint-{total}")
-    (BUILD / "train-args.json").write_text(json.dumps({**vars(args), "bench": str(args.bench), "steps": total, "seed": SEED}, indent=1))
+    (BUILD / "train-args.json").write_text(json.dumps({**vars(args), "bench": str(args.bench), "steps": total}, indent=1))
     return saved
 
 
@@ -479,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=int, default=0, help="train on a sample (smoke tests)")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--save-at", type=float, nargs="*", default=[0.5, 0.75])
+    t.add_argument("--seed", type=int, default=SEED, help="order of the questions and choice of distractors (continue a run with another seed: other questions first)")
+    t.add_argument("--init-from", default=None, help="start from this int8 reader file (dequantised) instead of the bundled MiniLM: continue training the shipped model")
     sub.add_parser("train", parents=[t], help="fine-tune (checkpoints in build/reader/)")
     pl = sub.add_parser("pipeline", parents=[t], help="train, export, validate, calibrate and test the best candidate; ships nothing")
     pl.add_argument("--val-sample", type=int, default=0, help="validation questions for choosing a checkpoint (0: all)")
