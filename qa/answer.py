@@ -67,10 +67,18 @@ def abstain_below() -> float:
 # --------------------------------------------------------------------------- values
 
 
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Not a piece of a longer number or word: "5" of "5,82" (a span cut inside "5,822") is not
+    the value 5, or two different answers would be merged as equal."""
+    before, after = text[max(0, start - 2) : start], text[end : end + 2]
+    glued = re.compile(r"\w|[.,]\d")
+    return not (before[-1:] and (before[-1].isalnum() or re.fullmatch(r"\d[.,]", before))) and not (after and glued.match(after))
+
+
 def value_of(text: str) -> tuple[str, str] | None:
     """(kind, text of the value) when an answer states one number, date or duration."""
     for kind in VALUE_KINDS:
-        spans = [s for s in find_values(text, kind) if s.prior >= MIN_VALUE_PRIOR]
+        spans = [s for s in find_values(text, kind) if s.prior >= MIN_VALUE_PRIOR and _stands_alone(text, s.start, s.end)]
         keys = {canonical(text[s.start : s.end], kind) for s in spans}
         if len(keys) == 1:
             s = spans[0]
