@@ -48,6 +48,9 @@ class Window:
     offsets: tuple[tuple[int, int], ...]  # char offsets into the passage text, per token
     ctx_start: int  # first passage token
     ctx_end: int  # one past the last passage token
+    # per token: may an answer start / end here (not inside a word or a number such as "5,822")
+    may_start: tuple[bool, ...] = ()
+    may_end: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,33 @@ def _clip_question(tok: Any, question: str) -> str:
     return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]]
 
 
+_OPENERS = frozenset("([{\"'“‘«-–—/")
+_CLOSERS = frozenset(")]}\"'”’»-–—/")
+
+
+def word_bounds(text: str, offsets: Sequence[tuple[int, int]]) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+    """Which tokens may start and end an answer: an answer is whole words. WordPiece cuts
+    "5,822" into "5" "," "822", and a span "822 metres" or "5" is a wrong answer that also takes
+    probability from the right one. A start follows a space, an opening mark or a dash; an end
+    precedes a space, a closing mark, or punctuation that does not run on into more letters or digits."""
+    n = len(text)
+    starts, ends = [], []
+    for a, b in offsets:
+        if a == b:  # special tokens
+            starts.append(False)
+            ends.append(False)
+            continue
+        starts.append(a == 0 or text[a - 1].isspace() or text[a - 1] in _OPENERS)
+        after = text[b] if b < n else ""
+        ends.append(
+            not after
+            or after.isspace()
+            or after in _CLOSERS
+            or (after in ".,;:!?" and not (b + 1 < n and text[b + 1].isalnum()))
+        )
+    return tuple(starts), tuple(ends)
+
+
 def windows_for(tok: Any, question: str, passages: Sequence[str], max_length: int = MAX_LENGTH, stride: int = STRIDE) -> list[Window]:
     """Every (question, passage window) input, in passage order."""
     question = _clip_question(tok, question)
@@ -115,14 +145,19 @@ def windows_for(tok: Any, question: str, passages: Sequence[str], max_length: in
                 ctx = [t for t, s in enumerate(seq) if s == 1]
                 if not ctx:
                     continue
+                offsets = tuple(tuple(o) for o in enc.offsets)
+                # offsets outside the passage (question, specials) never start or end an answer
+                may_start, may_end = word_bounds(text, [o if s == 1 else (0, 0) for o, s in zip(offsets, seq)])  # type: ignore[misc]
                 out.append(
                     Window(
                         passage=i,
                         ids=tuple(enc.ids),
                         type_ids=tuple(enc.type_ids),
-                        offsets=tuple(tuple(o) for o in enc.offsets),  # type: ignore[misc]
+                        offsets=offsets,  # type: ignore[arg-type]
                         ctx_start=ctx[0],
                         ctx_end=ctx[-1] + 1,
+                        may_start=may_start,
+                        may_end=may_end,
                     )
                 )
     finally:
@@ -149,6 +184,12 @@ def _logsumexp(values: np.ndarray) -> float:
     return m + math.log(float(np.sum(np.exp(values - m))))
 
 
+def _best_tokens(scores: np.ndarray, allowed: Sequence[bool], top: int) -> np.ndarray:
+    """The `top` best positions among those allowed (all, when the window has no word bounds)."""
+    idx = np.flatnonzero(np.asarray(allowed, dtype=bool)) if len(allowed) else np.arange(len(scores))
+    return idx[np.argsort(-scores[idx], kind="stable")[:top]]
+
+
 def decode(
     windows: Sequence[Window],
     start_logits: Sequence[np.ndarray],
@@ -171,9 +212,8 @@ def decode(
         all_s.append(np.concatenate([[s[0]], s[w.ctx_start : w.ctx_end]]))
         all_e.append(np.concatenate([[e[0]], e[w.ctx_start : w.ctx_end]]))
         cs, ce = s[w.ctx_start : w.ctx_end], e[w.ctx_start : w.ctx_end]
-        k = min(top, len(cs))
-        starts = np.argsort(-cs, kind="stable")[:k]
-        ends = np.argsort(-ce, kind="stable")[:k]
+        starts = _best_tokens(cs, w.may_start[w.ctx_start : w.ctx_end], top)
+        ends = _best_tokens(ce, w.may_end[w.ctx_start : w.ctx_end], top)
         for a in starts:
             for b in ends:
                 if b < a or b - a + 1 > max_answer_tokens:
