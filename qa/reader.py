@@ -109,8 +109,8 @@ _CLOSERS = frozenset(")]}\"'”’»-–—/")
 
 def word_bounds(text: str, offsets: Sequence[tuple[int, int]]) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
     """Which tokens may start and end an answer: an answer is whole words. WordPiece cuts
-    "5,822" into "5" "," "822", and a span "822 metres" or "5" is a wrong answer that also takes
-    probability from the right one. A start follows a space, an opening mark or a dash; an end
+    "5,822" into "5" "," "822", and a span "822 metres" or "5" is a wrong answer (and, as a
+    value, was compared and merged as one). A start follows a space, an opening mark or a dash; an end
     precedes a space, a closing mark, or punctuation that does not run on into more letters or digits."""
     n = len(text)
     starts, ends = [], []
