@@ -67,12 +67,16 @@ def abstain_below() -> float:
 # --------------------------------------------------------------------------- values
 
 
+_GLUED_AFTER = re.compile(r"\w|[.,]\d")  # more letters or digits, or ",82" of "5,82"
+_GLUED_BEFORE = re.compile(r"\d[.,]")
+
+
 def _stands_alone(text: str, start: int, end: int) -> bool:
     """Not a piece of a longer number or word: "5" of "5,82" (a span cut inside "5,822") is not
     the value 5, or two different answers would be merged as equal."""
     before, after = text[max(0, start - 2) : start], text[end : end + 2]
-    glued = re.compile(r"\w|[.,]\d")
-    return not (before[-1:] and (before[-1].isalnum() or re.fullmatch(r"\d[.,]", before))) and not (after and glued.match(after))
+    glued_before = before[-1:].isalnum() or bool(_GLUED_BEFORE.fullmatch(before))
+    return not glued_before and not _GLUED_AFTER.match(after)
 
 
 def value_of(text: str) -> tuple[str, str] | None:

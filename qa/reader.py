@@ -49,8 +49,8 @@ class Window:
     ctx_start: int  # first passage token
     ctx_end: int  # one past the last passage token
     # per token: may an answer start / end here (not inside a word or a number such as "5,822")
-    may_start: tuple[bool, ...] = ()
-    may_end: tuple[bool, ...] = ()
+    may_start: tuple[bool, ...]
+    may_end: tuple[bool, ...]
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,8 @@ def _logsumexp(values: np.ndarray) -> float:
 
 
 def _best_tokens(scores: np.ndarray, allowed: Sequence[bool], top: int) -> np.ndarray:
-    """The `top` best positions among those allowed (all, when the window has no word bounds)."""
-    idx = np.flatnonzero(np.asarray(allowed, dtype=bool)) if len(allowed) else np.arange(len(scores))
+    """The `top` best positions among those allowed."""
+    idx = np.flatnonzero(np.asarray(allowed, dtype=bool))
     return idx[np.argsort(-scores[idx], kind="stable")[:top]]
 
 
