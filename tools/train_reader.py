@@ -4,6 +4,7 @@
     python tools/train_reader.py export     # ONNX, int8 (onnxruntime dynamic quantisation) → qa/models/reader/
     python tools/train_reader.py calibrate  # abstention margin + confidence model on the validation articles
     python tools/train_reader.py pipeline   # all of it, then the best candidate on the test articles (ships nothing)
+    python tools/train_reader.py depth      # validation F1 when reading only the top k passages
 
 Needs the training extra: pip install -e ".[train]" (torch is already a dependency).
 
@@ -384,6 +385,57 @@ def _leave_one_article_out(rows: list[dict]) -> float:
     return 100 * total / max(1, len(rows))
 
 
+def _candidates(reading, hits, gold: list[str], groups: int) -> list[tuple[list[float], float]]:
+    """(confidence features, token F1 against the gold answers) of the answer layer's best
+    `groups` answers for one question, grouped as qa.answer groups them before calibration."""
+    from qa import answer as A
+    from qa.eval import metrics as M
+
+    neutral = {"weights": [0.0] * len(A.FEATURES), "bias": 0.0}
+    found = sorted(A.distinct_answers(reading, hits, neutral), key=lambda g: -g.best.score)
+    out = []
+    for g in found[:groups]:
+        text = hits[g.best.passage].passage.text[g.best.start : g.best.end]
+        out.append((A.answer_features(reading, g.spans, hits[g.best.passage].rank), M.token_f1(text, gold) if gold else 0.0))
+    return out
+
+
+def depth(args: argparse.Namespace) -> None:
+    """Open-retrieval SQuAD v2.0 F1 on the validation articles when the reader reads only the
+    top k retrieved passages, k = 1..--max-k, the confidence model and cut refitted for each k
+    (in-sample and leave-one-article-out). Each question's top --max-k passages are read once:
+    a window is one onnxruntime run, so its logits do not depend on the other windows, and
+    decoding the first k passages' windows is exactly what reading k passages would give."""
+    from qa.eval import public as B
+    from qa.reader import Reader, decode
+
+    bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
+    engine = B.open_bench_engine(bench)
+    r = Reader.load(calibrated=False)
+    articles = {q["id"]: q["title"] for q in squad_split.load(args.bench).questions("validation")}
+    ks = range(1, args.max_k + 1)
+    rows: dict[int, list[dict]] = {k: [] for k in ks}
+    windows_read = dict.fromkeys(ks, 0)
+    qids = list(bench.queries)
+    for start in range(0, len(qids), 32):
+        chunk = qids[start : start + 32]
+        for q, hs in zip(chunk, engine.search_many([bench.queries[q] for q in chunk], k=args.max_k), strict=True):
+            ws = windows_for(r.tokenizer, bench.queries[q], [h.passage.text for h in hs])
+            s, e = r.logits(ws)
+            for k in ks:
+                keep = [i for i, w in enumerate(ws) if w.passage < k]
+                windows_read[k] += len(keep)
+                rd = decode([ws[i] for i in keep], [s[i] for i in keep], [e[i] for i in keep])
+                rows[k].append({"q": q, "article": articles[q], "has": bool(bench.answers[q]), "cands": _candidates(rd, hs[:k], bench.answers[q], 5)})
+        log(f"read {min(start + 32, len(qids))}/{len(qids)}")
+    report = []
+    for k in ks:
+        _, f1 = _best_threshold(*_most_confident(rows[k], _fit_confidence(rows[k])))
+        report.append({"k": k, "open_f1": round(f1, 2), "open_f1_leave_one_article_out": round(_leave_one_article_out(rows[k]), 2), "windows_per_question": round(windows_read[k] / max(1, len(qids)), 2)})
+        log(json.dumps(report[-1]))
+    print(json.dumps({"questions": len(qids), "depth": report}, indent=1))
+
+
 def calibrate(args: argparse.Namespace) -> None:
     from qa import answer as A
     from qa.eval import metrics as M
@@ -399,7 +451,6 @@ def calibrate(args: argparse.Namespace) -> None:
     engine = B.open_bench_engine(bench)
     r = Reader.load(calibrated=False)  # not A.reader(): this writes the calibration it would read
     qids = list(bench.queries)
-    neutral = {"weights": [0.0] * len(A.FEATURES), "bias": 0.0}
     articles = {q["id"]: q["title"] for q in squad_split.load(args.bench).questions("validation")}
     rows = []
     gold_reads = B.gold_readings(r, bench)
@@ -410,13 +461,7 @@ def calibrate(args: argparse.Namespace) -> None:
         for q, hs, rd in zip(chunk, hits, readings, strict=True):
             gr = gold_reads[q]
             gold = bench.answers[q]
-            groups = A.distinct_answers(rd, hs, neutral)  # the answer layer's own grouping, before calibration
-            groups.sort(key=lambda g: -g.best.score)
-            feats = []
-            for g in groups[: args.groups]:
-                f = A.answer_features(rd, g.spans, hs[g.best.passage].rank)
-                text = hs[g.best.passage].passage.text[g.best.start : g.best.end]
-                feats.append((f, M.token_f1(text, gold) if gold else 0.0))
+            feats = _candidates(rd, hs, gold, args.groups)
             g_text = B.best_span_text(gr, bench.contexts[q])
             rows.append({"q": q, "article": articles[q], "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
         log(f"read {min(start + 32, len(qids))}/{len(qids)}")
@@ -535,12 +580,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sample", type=int, default=0, help="validation questions (0: all)")
     c.add_argument("--groups", type=int, default=5, help="candidate answers per question in the fit")
     c.add_argument("--model", default=None, help="calibrate this ONNX file (calibration.json goes beside it; default: the shipped model)")
+    d = sub.add_parser("depth", help="validation F1 when the reader reads only the top k passages")
+    d.add_argument("--bench", type=Path, default=None)
+    d.add_argument("--sample", type=int, default=0, help="validation questions (0: all)")
+    d.add_argument("--max-k", type=int, default=8)
     return ap
 
 
 def main() -> None:
     args = build_parser().parse_args()
-    {"train": train, "export": export, "calibrate": calibrate, "validate": validate, "pipeline": pipeline}[args.cmd](args)
+    {"train": train, "export": export, "calibrate": calibrate, "validate": validate, "pipeline": pipeline, "depth": depth}[args.cmd](args)
 
 
 if __name__ == "__main__":
