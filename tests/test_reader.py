@@ -159,6 +159,22 @@ def test_the_shipped_file_dequantises_into_the_model_it_computes(tok) -> None:  
         assert (np.where(mask, ours, -1e9).argmax(1) == np.where(mask, shipped, -1e9).argmax(1)).all()
 
 
+def test_reading_fewer_passages_is_a_subset_of_one_read() -> None:
+    """tools/train_reader.py depth decodes the first k passages' windows of one read: that is
+    only honest if a window's logits do not depend on the other windows read with it."""
+    r = Reader.load(calibrated=False)
+    q = "How high is Misti?"
+    passages = ["The summit of Misti stands 5,822 metres above sea level.", "Arequipa lies at the foot of the volcano.", "Lima is the capital of Peru."]
+    ws = windows_for(r.tokenizer, q, passages)
+    s, e = r.logits(ws)
+    keep = [i for i, w in enumerate(ws) if w.passage < 2]
+    part = decode([ws[i] for i in keep], [s[i] for i in keep], [e[i] for i in keep])
+    alone = r.read(q, passages[:2])
+    assert part.spans[:5] == alone.spans[:5]
+    assert math.isclose(part.null_score, alone.null_score) and math.isclose(part.log_z, alone.log_z)
+    assert not math.isclose(part.log_z, r.read(q, passages).log_z)  # the third passage does count when read
+
+
 @pytest.mark.slow
 def test_calibration_for_other_features_is_refused_in_one_line(tmp_path: Path) -> None:
     """A calibration.json fitted for another feature list would weigh the wrong inputs: refused."""
