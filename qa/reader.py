@@ -235,7 +235,7 @@ def decode(
 class Reader:
     """The shipped int8 ONNX reader on onnxruntime."""
 
-    session: Any
+    sessions: tuple[Any, ...]  # one single-threaded session per core, reading windows side by side
     tokenizer: Any
     input_names: tuple[str, ...]
     calibration: dict[str, Any]
@@ -248,18 +248,21 @@ class Reader:
         """The model at `model_file` (default: $QA_READER_MODEL, else the shipped one) and the
         calibration beside it; `calibrated=False` is for a candidate not yet calibrated
         (tools/train_reader.py validate), whose confidence and abstention are then undefined."""
-        from .encoders.onnx_backend import cpu_session
+        from .encoders.onnx_backend import cpu_session, default_threads
 
         path = Path(model_file or os.environ.get("QA_READER_MODEL") or MODEL_FILE)
         if not path.is_file():
             raise QAError(f"the reader model is missing: {path} (reinstall qa, or retrain it: python tools/train_reader.py)")
+        # Why one-thread sessions side by side: a 256-token window is too small to keep two
+        # threads of one run busy; two windows at once, one per core, read 1.9x as many windows
+        # per second here (29 -> 15 ms per window, stop 25) with identical logits.
         try:
-            session = cpu_session(path, threads)
+            sessions = tuple(cpu_session(path, 1) for _ in range(max(1, threads or default_threads())))
         except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
             raise QAError(f"the reader model at {path} cannot be loaded ({type(exc).__name__}): reinstall qa or retrain it") from None
         calibration = load_calibration(path.parent / CALIBRATION_FILE.name) if calibrated else {}
-        names = tuple(i.name for i in session.get_inputs())
-        return cls(session=session, tokenizer=load_tokenizer(), input_names=names, calibration=calibration)
+        names = tuple(i.name for i in sessions[0].get_inputs())
+        return cls(sessions=sessions, tokenizer=load_tokenizer(), input_names=names, calibration=calibration)
 
     def logits(self, windows: Sequence[Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Start and end logits of each window (windows batched by length)."""
@@ -267,11 +270,23 @@ class Reader:
         ends: list[np.ndarray] = [np.empty(0)] * len(windows)
         from .encoders import longest_first
 
-        for group in longest_first([len(w.ids) for w in windows], self.batch_size):
-            feeds = pad_batch([windows[i] for i in group])
-            s, e = self.session.run(None, {k: v for k, v in feeds.items() if k in self.input_names})[:2]
-            for row, i in enumerate(group):
-                starts[i], ends[i] = s[row], e[row]
+        groups = longest_first([len(w.ids) for w in windows], self.batch_size)
+
+        def run(lane: int) -> None:  # every len(sessions)-th group, on this lane's own session
+            for group in groups[lane :: len(self.sessions)]:
+                feeds = pad_batch([windows[i] for i in group])
+                s, e = self.sessions[lane].run(None, {k: v for k, v in feeds.items() if k in self.input_names})[:2]
+                for row, i in enumerate(group):
+                    starts[i], ends[i] = s[row], e[row]
+
+        lanes = min(len(self.sessions), len(groups))
+        if lanes <= 1:
+            run(0)
+        else:  # onnxruntime releases the GIL while it runs
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(lanes) as pool:
+                list(pool.map(run, range(lanes)))
         return starts, ends
 
     def read(self, question: str, passages: Sequence[str]) -> Reading:
