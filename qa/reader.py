@@ -247,7 +247,9 @@ class Reader:
     def load(cls, model_file: str | Path | None = None, threads: int | None = None, calibrated: bool = True) -> Reader:
         """The model at `model_file` (default: $QA_READER_MODEL, else the shipped one) and the
         calibration beside it; `calibrated=False` is for a candidate not yet calibrated
-        (tools/train_reader.py validate), whose confidence and abstention are then undefined."""
+        (tools/train_reader.py validate), whose confidence and abstention are then undefined.
+        `threads` is the number of single-threaded sessions that read windows side by side
+        (default: one per core); it changes speed only, never the logits."""
         from .encoders.onnx_backend import cpu_session, default_threads
 
         path = Path(model_file or os.environ.get("QA_READER_MODEL") or MODEL_FILE)

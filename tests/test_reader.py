@@ -176,6 +176,20 @@ def test_reading_fewer_passages_is_a_subset_of_one_read() -> None:
     assert not math.isclose(part.log_z, r.read(q, passages).log_z)  # the third passage does count when read
 
 
+def test_the_number_of_cores_does_not_change_what_is_read() -> None:
+    """Determinism across machines: windows read side by side on one session per core give the
+    same logits as one session reading them in turn, whatever the lane each window lands on."""
+    q = "Who led the march and when did it reach Lima?"
+    passages = [f"Passage {i}: the march of the union led by Ana Quispe reached Lima on {i} January." for i in range(5)]
+    one, three = Reader.load(threads=1, calibrated=False), Reader.load(threads=3, calibrated=False)
+    assert (len(one.sessions), len(three.sessions)) == (1, 3)
+    ws = windows_for(one.tokenizer, q, passages)
+    (s1, e1), (s3, e3) = one.logits(ws), three.logits(ws)
+    assert len(s1) == len(ws) >= 5
+    for a, b in zip(s1 + e1, s3 + e3, strict=True):
+        assert np.array_equal(a, b)
+
+
 @pytest.mark.slow
 def test_calibration_for_other_features_is_refused_in_one_line(tmp_path: Path) -> None:
     """A calibration.json fitted for another feature list would weigh the wrong inputs: refused."""
