@@ -1,0 +1,72 @@
+"""tools/train_reader.py's data and weight helpers: the swapped-name unanswerable questions it
+trains on, and the weight averaging that gives a round one more candidate."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import train_reader as T  # noqa: E402
+
+PARAGRAPHS = [
+    {"title": "Normans", "text": "The Normans conquered England in 1066. In Normandy they kept their French tongue. However, they were few."},
+    {"title": "Warsaw", "text": "Warsaw became the capital of Poland in 1596. The Vistula river crosses Warsaw, and however wide it is, bridges span it."},
+    {"title": "Rhine", "text": "The Rhine flows from Switzerland to the North Sea. Its length is 1,230 kilometres."},
+]
+
+
+def test_the_name_pool_holds_names_and_numbers_not_sentence_openers() -> None:
+    pool = T.name_pool(PARAGRAPHS)
+    assert {"Poland", "Vistula", "1596"} <= set(pool["Warsaw"])
+    assert "However" not in pool["Normans"]  # written "however" in lower case elsewhere
+    assert "1,230" in pool["Rhine"]
+
+
+def test_a_swapped_question_names_what_its_paragraph_never_mentions() -> None:
+    pool = T.name_pool(PARAGRAPHS)
+    paragraph = PARAGRAPHS[0]["text"]
+    q = {"question": "When did the Normans conquer England?", "title": "Normans"}
+    seen = set()
+    for seed in range(30):
+        swapped = T.swapped_question(q, paragraph, pool, random.Random(seed))
+        assert swapped is not None and swapped != q["question"]
+        old = set(q["question"].rstrip("?").split())
+        new = set(swapped.rstrip("?").split())
+        assert len(old - new) == 1 and len(new - old) == 1  # one word replaced
+        (word,) = new - old
+        assert word.lower() not in paragraph.lower() and word not in pool["Normans"]
+        seen.add(word)
+    assert len(seen) > 1
+    # the same seed gives the same question (training is reproducible)
+    assert T.swapped_question(q, paragraph, pool, random.Random(4)) == T.swapped_question(q, paragraph, pool, random.Random(4))
+
+
+def test_a_year_is_swapped_for_a_year_and_a_question_without_names_is_left_alone() -> None:
+    pool = T.name_pool(PARAGRAPHS)
+    paragraph = PARAGRAPHS[0]["text"]
+    q = {"question": "Who conquered England in 1066?", "title": "Normans"}
+    words = {T.swapped_question(q, paragraph, pool, random.Random(s)) for s in range(40)}
+    assert "Who conquered England in 1596?" in words
+    assert not any("1,230" in w for w in words if w)
+    assert T.swapped_question({"question": "what did they keep?", "title": "Normans"}, paragraph, pool, random.Random(0)) is None
+
+
+@pytest.mark.slow
+def test_the_average_of_a_model_with_itself_is_that_model(tmp_path: Path) -> None:
+    """`average` reads int8 files and checkpoints alike and writes a checkpoint that loads
+    strictly: the mean of the shipped file and its own checkpoint is the shipped weights."""
+    from qa.reader import MODEL_FILE
+
+    once = T.average(T.build_parser().parse_args(["average", str(MODEL_FILE), "--out", str(tmp_path / "one")]))
+    twice = T.average(T.build_parser().parse_args(["average", str(MODEL_FILE), str(once), "--out", str(tmp_path / "two")]))
+    shipped, mean = T.dequantized_state(MODEL_FILE), T.model_state(twice)
+    assert set(shipped) <= set(mean)
+    for k, v in shipped.items():
+        np.testing.assert_allclose(mean[k], v, rtol=0, atol=1e-6)
