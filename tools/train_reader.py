@@ -176,12 +176,12 @@ def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: di
     tok = load_tokenizer()
     groups = []
     for q in questions:
-        if pool and not q["is_impossible"] and rng.random() < swap_rate:
-            swapped = swapped_question(q, para_text[q["pid"]], pool, rng)
-            if swapped:
-                wins = windows_for(tok, swapped, [para_text[q["pid"]]])
-                groups.append({"windows": wins, "targets": [], "len": sum(len(w.ids) for w in wins), "swapped": True})
         gold = para_text[q["pid"]]
+        if pool and not q["is_impossible"] and rng.random() < swap_rate:
+            swapped = swapped_question(q, gold, pool, rng)
+            if swapped:
+                wins = windows_for(tok, swapped, [gold])
+                groups.append({"windows": wins, "targets": [], "len": sum(len(w.ids) for w in wins), "swapped": True})
         answers = [] if q["is_impossible"] else list(zip(q["answers"], q["answer_starts"], strict=True))
         norm_answers = [squad_split.normalize(t) for t, _ in answers]
         cands = [p for p in neighbours.get(q["id"], []) if p != q["pid"]]
@@ -640,8 +640,9 @@ def pipeline(args: argparse.Namespace) -> None:
     # the gate a shipped model must pass too: what users get is open retrieval, so a candidate
     # that reads gold paragraphs better must not answer retrieved passages worse (validation)
     shipped_open = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["validation"]["open_f1"]
-    report["open_f1_gate"] = {"candidate": report["calibration"]["validation"]["open_f1"], "shipped": shipped_open, "allowed_loss": OPEN_F1_ALLOWED_LOSS}
-    report["passes_open_f1_gate"] = report["calibration"]["validation"]["open_f1"] >= shipped_open - OPEN_F1_ALLOWED_LOSS
+    candidate_open = report["calibration"]["validation"]["open_f1"]
+    report["open_f1_gate"] = {"candidate": candidate_open, "shipped": shipped_open, "allowed_loss": OPEN_F1_ALLOWED_LOSS}
+    report["passes_open_f1_gate"] = candidate_open >= shipped_open - OPEN_F1_ALLOWED_LOSS
     save()
     if not report["passes_open_f1_gate"]:
         log(f"the best candidate loses open-retrieval validation F1 ({report['open_f1_gate']}); not measured on test; report in {out}")
