@@ -1,5 +1,5 @@
-"""tools/train_reader.py's data and weight helpers: the swapped-name unanswerable questions it
-trains on, and the weight averaging that gives a round one more candidate."""
+"""tools/train_reader.py's data and weight helpers: the swapped-name and opposite unanswerable
+questions it trains on, and the weight averaging that gives a round one more candidate."""
 
 from __future__ import annotations
 
@@ -56,6 +56,22 @@ def test_a_year_is_swapped_for_a_year_and_a_question_without_names_is_left_alone
     assert "Who conquered England in 1596?" in words
     assert not any("1,230" in w for w in words if w)
     assert T.swapped_question({"question": "what did they keep?", "title": "Normans"}, paragraph, pool, random.Random(0)) is None
+
+
+def test_an_opposite_question_asks_what_its_paragraph_does_not_state() -> None:
+    paragraph = "Warsaw is the largest city of Poland. The first bridge over the Vistula was built in 1568."
+    q = {"question": "Which is the largest city of Poland?", "title": "Warsaw"}
+    assert T.opposite_question(q, paragraph, random.Random(0)) == "Which is the smallest city of Poland?"
+    both = {T.opposite_question({"question": "When was the first bridge over the Vistula, the largest river?"}, paragraph, random.Random(s)) for s in range(20)}
+    assert both == {"When was the last bridge over the Vistula, the largest river?", "When was the first bridge over the Vistula, the smallest river?"}
+    # left alone: an opposite the paragraph states (it could answer), a word the paragraph does
+    # not use, a capitalised name ("Middle East"), a quantity ("most cities"), a compound
+    assert T.opposite_question(q, paragraph + " Hel is the smallest town.", random.Random(0)) is None
+    assert T.opposite_question({"question": "Which is the oldest city of Poland?"}, paragraph, random.Random(0)) is None
+    east = "Trade with the Middle East and the east grew; most cities in the east were modern-day ports."
+    for question in ("What grew with the Middle East?", "Where were most cities?", "What were modern-day ports?"):
+        assert T.opposite_question({"question": question}, east, random.Random(0)) is None
+    assert T.opposite_question({"question": "What grew in the east?"}, east, random.Random(0)) == "What grew in the west?"
 
 
 @pytest.mark.slow

@@ -169,10 +169,54 @@ def swapped_question(q: dict, paragraph: str, pool: dict[str, list[str]], rng: r
     return None
 
 
-def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: dict[str, list[str]], rng: random.Random, distractors: int, only_distractor_rate: float, distractor_rate: float, swap_rate: float = 0.0, pool: dict[str, list[str]] | None = None) -> list[dict]:
+# Opposites a question can be turned on ("the largest city" → "the smallest city"): the word
+# put in first, then every word whose presence in the paragraph could still answer it. General
+# English, not taken from any question; temporal "before/after" and "more/less" are left out
+# (a paragraph's order or a difference can answer those without the word).
+_OPPOSITES: dict[str, tuple[str, ...]] = {}
+for _a, _b in (
+    ("first", "last"), ("largest", "smallest"), ("biggest", "smallest"), ("highest", "lowest"),
+    ("longest", "shortest"), ("oldest", "youngest"), ("earliest", "latest"), ("most", "least"),
+    ("maximum", "minimum"), ("best", "worst"), ("strongest", "weakest"), ("richest", "poorest"),
+    ("fastest", "slowest"), ("heaviest", "lightest"), ("larger", "smaller"), ("higher", "lower"),
+    ("longer", "shorter"), ("older", "younger"), ("increase", "decrease"), ("increased", "decreased"),
+    ("north", "south"), ("east", "west"), ("northern", "southern"), ("eastern", "western"),
+    ("upper", "lower"), ("major", "minor"), ("majority", "minority"), ("won", "lost"),
+    ("win", "lose"), ("legal", "illegal"), ("public", "private"), ("internal", "external"),
+    ("import", "export"), ("imports", "exports"), ("accepted", "rejected"), ("supported", "opposed"),
+    ("ancient", "modern"), ("success", "failure"), ("positive", "negative"), ("inner", "outer"),
+):
+    _OPPOSITES.setdefault(_a, (_b,))
+    _OPPOSITES.setdefault(_b, (_a,))
+_OPPOSITES["first"] = ("last", "final", "latest")
+_OPPOSITES["last"] = ("first", "earliest")
+# lower case only (a capitalised "East", "Lost", "Last" is mostly part of a name: "Middle East"),
+# and "most"/"least" only as a degree ("the most widely read"), not a quantity ("most plants");
+# not the first half of a compound ("modern-day") or a contraction ("won't")
+_OPPOSITE_WORD = re.compile(r"\b(?:(?<=the )(?:most|least)|" + "|".join(sorted(set(_OPPOSITES) - {"most", "least"}, key=len, reverse=True)) + r")\b(?![-'’])")
+
+
+def opposite_question(q: dict, paragraph: str, rng: random.Random) -> str | None:
+    """An answerable question turned on its opposite, which its paragraph does not state: a
+    word of the question that the paragraph uses is replaced by its opposite, and no word that
+    could answer the new question is in the paragraph ("Which is the largest city?" → "… the
+    smallest city?"). Why: antonyms are the second most common kind of SQuAD v2.0's
+    unanswerable questions (Rajpurkar et al. 2018, about a fifth) and the swapped names of
+    `swapped_question` do not teach it. None when the question has no such word."""
+    words = set(re.findall(r"[a-z]+", paragraph.lower()))
+    spots = [m for m in _OPPOSITE_WORD.finditer(q["question"]) if m.group() in words and not words & set(_OPPOSITES[m.group()])]
+    if not spots:
+        return None
+    m = rng.choice(spots)
+    return q["question"][: m.start()] + _OPPOSITES[m.group()][0] + q["question"][m.end() :]
+
+
+def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: dict[str, list[str]], rng: random.Random, distractors: int, only_distractor_rate: float, distractor_rate: float, swap_rate: float = 0.0, pool: dict[str, list[str]] | None = None, opposite_rate: float = 0.0) -> list[dict]:
     """One training group per question (windows, and each window's answer targets), and for a
     `swap_rate` share of the answerable ones a second group: the question with a name or number
-    swapped (`swapped_question`), read with its own paragraph, target "no answer"."""
+    swapped (`swapped_question`), read with its own paragraph, target "no answer"; likewise for
+    an `opposite_rate` share, the question turned on its opposite (`opposite_question`).
+    (Each kind draws from `rng` only when its rate is set: a seed's earlier groups stay as they were.)"""
     tok = load_tokenizer()
     groups = []
     for q in questions:
@@ -182,6 +226,11 @@ def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: di
             if swapped:
                 wins = windows_for(tok, swapped, [gold])
                 groups.append({"windows": wins, "targets": [], "len": sum(len(w.ids) for w in wins), "swapped": True})
+        if opposite_rate and not q["is_impossible"] and rng.random() < opposite_rate:
+            turned = opposite_question(q, gold, rng)
+            if turned:
+                wins = windows_for(tok, turned, [gold])
+                groups.append({"windows": wins, "targets": [], "len": sum(len(w.ids) for w in wins), "opposite": True})
         answers = [] if q["is_impossible"] else list(zip(q["answers"], q["answer_starts"], strict=True))
         norm_answers = [squad_split.normalize(t) for t, _ in answers]
         cands = [p for p in neighbours.get(q["id"], []) if p != q["pid"]]
@@ -254,8 +303,8 @@ def train(args: argparse.Namespace) -> list[Path]:
         neighbours = hybrid_neighbours(train_paras, data.questions("train"))
         cache.write_text(json.dumps(neighbours))
     pool = name_pool(train_paras) if args.swap_rate else None
-    groups = make_groups(train_q, data.para_text, neighbours, rng, args.distractors, args.only_distractors, args.distractor_rate, args.swap_rate, pool)
-    log(f"{len(groups)} groups, {sum(len(g['windows']) for g in groups)} windows, {sum(not g['targets'] for g in groups)} with no answer, {sum(bool(g.get('swapped')) for g in groups)} of them swapped questions")
+    groups = make_groups(train_q, data.para_text, neighbours, rng, args.distractors, args.only_distractors, args.distractor_rate, args.swap_rate, pool, args.opposite_rate)
+    log(f"{len(groups)} groups, {sum(len(g['windows']) for g in groups)} windows, {sum(not g['targets'] for g in groups)} with no answer, {sum(bool(g.get('swapped')) for g in groups)} of them swapped questions, {sum(bool(g.get('opposite')) for g in groups)} opposite ones")
 
     model = AutoModelForQuestionAnswering.from_pretrained(bundled_model_dir())
     if args.init_from:
@@ -674,6 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--distractor-rate", type=float, default=0.6, help="share of questions read with distractors (cost: one more window)")
     t.add_argument("--only-distractors", type=float, default=0.15, help="share of answerable questions read without their paragraph")
     t.add_argument("--swap-rate", type=float, default=0.0, help="share of answerable questions also read with a name or number swapped for one from another article (target: no answer)")
+    t.add_argument("--opposite-rate", type=float, default=0.0, help="share of answerable questions also read turned on an opposite their paragraph does not state (largest → smallest; target: no answer)")
     t.add_argument("--max-steps", type=int, default=1300, help="optimizer steps (0: the whole --epochs); 1300 × 8 questions ≈ 0.85 epoch, the shipped model")
     t.add_argument("--limit", type=int, default=0, help="train on a sample (smoke tests)")
     t.add_argument("--threads", type=int, default=2)
