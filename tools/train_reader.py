@@ -219,18 +219,20 @@ def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: di
     (Each kind draws from `rng` only when its rate is set: a seed's earlier groups stay as they were.)"""
     tok = load_tokenizer()
     groups = []
+
+    def group(wins: list[Window], targets: list[tuple[int, int, int]], **kind: bool) -> dict:
+        return {"windows": wins, "targets": targets, "len": sum(len(w.ids) for w in wins), **kind}
+
     for q in questions:
         gold = para_text[q["pid"]]
         if pool and not q["is_impossible"] and rng.random() < swap_rate:
             swapped = swapped_question(q, gold, pool, rng)
             if swapped:
-                wins = windows_for(tok, swapped, [gold])
-                groups.append({"windows": wins, "targets": [], "len": sum(len(w.ids) for w in wins), "swapped": True})
+                groups.append(group(windows_for(tok, swapped, [gold]), [], swapped=True))
         if opposite_rate and not q["is_impossible"] and rng.random() < opposite_rate:
             turned = opposite_question(q, gold, rng)
             if turned:
-                wins = windows_for(tok, turned, [gold])
-                groups.append({"windows": wins, "targets": [], "len": sum(len(w.ids) for w in wins), "opposite": True})
+                groups.append(group(windows_for(tok, turned, [gold]), [], opposite=True))
         answers = [] if q["is_impossible"] else list(zip(q["answers"], q["answer_starts"], strict=True))
         norm_answers = [squad_split.normalize(t) for t, _ in answers]
         cands = [p for p in neighbours.get(q["id"], []) if p != q["pid"]]
@@ -250,7 +252,7 @@ def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: di
                     t = token_target(w, a, b)
                     if t:
                         targets.append((wi, t[0], t[1]))
-        groups.append({"windows": wins, "targets": targets, "len": sum(len(w.ids) for w in wins)})
+        groups.append(group(wins, targets))
     return groups
 
 
