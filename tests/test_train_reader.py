@@ -48,6 +48,23 @@ def test_a_swapped_question_names_what_its_paragraph_never_mentions() -> None:
     assert T.swapped_question(q, paragraph, pool, random.Random(4)) == T.swapped_question(q, paragraph, pool, random.Random(4))
 
 
+def test_a_same_article_swap_takes_a_name_of_another_paragraph_of_that_article() -> None:
+    paragraphs = [*PARAGRAPHS, {"title": "Normans", "text": "Later the Normans ruled Sicily and fought in Antioch."}]
+    pool = T.name_pool(paragraphs)
+    paragraph = PARAGRAPHS[0]["text"]
+    q = {"question": "When did the Normans conquer England?", "title": "Normans"}
+    words = set()
+    for seed in range(30):
+        swapped = T.swapped_question(q, paragraph, pool, random.Random(seed), same_article=True)
+        assert swapped is not None
+        (word,) = set(swapped.rstrip("?").split()) - set(q["question"].rstrip("?").split())
+        words.add(word)
+    assert words == {"Sicily", "Antioch"}  # the article's names the paragraph never mentions
+    # an article with no such name falls back to the other articles
+    alone = T.swapped_question(q, paragraph, T.name_pool(PARAGRAPHS), random.Random(0), same_article=True)
+    assert alone is not None and not {"Sicily", "Antioch"} & set(alone.split())
+
+
 def test_a_year_is_swapped_for_a_year_and_a_question_without_names_is_left_alone() -> None:
     pool = T.name_pool(PARAGRAPHS)
     paragraph = PARAGRAPHS[0]["text"]

@@ -146,18 +146,26 @@ def _shape(word: str) -> str:
     return re.sub(r"\d", "9", word) if word[0].isdigit() else "name"
 
 
-def swapped_question(q: dict, paragraph: str, pool: dict[str, list[str]], rng: random.Random) -> str | None:
+def swapped_question(q: dict, paragraph: str, pool: dict[str, list[str]], rng: random.Random, same_article: bool = False) -> str | None:
     """An answerable question made unanswerable by its paragraph: one name or number of the
     question that the paragraph holds is replaced by one of the same kind from another article
     that the paragraph never mentions ("When did the Normans conquer England?" → "… conquer
     Warsaw?"). Why: SQuAD v2.0's unanswerable questions are mostly such near misses, the
     reader's weakest point is telling "about the question" from "answers it", and the
-    training articles hold only 3.8k of them. None when the question has no such word."""
+    training articles hold only 3.8k of them. None when the question has no such word.
+
+    `same_article`: the new word comes from another paragraph of the question's own article
+    when one fits ("… conquer Sicily?"): a name the topic makes plausible, the harder near miss
+    (a role held by one party asked of another), as SQuAD v2.0's writers made them."""
     low = paragraph.lower()
     spots = [m for m in _NAME_OR_NUMBER.finditer(q["question"]) if m.group().lower() in low]
     if not spots:
         return None
     m = rng.choice(spots)
+    if same_article:
+        near = [w for w in pool.get(q["title"], []) if _shape(w) == _shape(m.group()) and w.lower() not in low]
+        if near:
+            return q["question"][: m.start()] + rng.choice(near) + q["question"][m.end() :]
     others = [t for t in pool if t != q["title"]]
     for _ in range(50):
         words = pool[rng.choice(others)]
@@ -211,11 +219,12 @@ def opposite_question(q: dict, paragraph: str, rng: random.Random) -> str | None
     return q["question"][: m.start()] + _OPPOSITES[m.group()][0] + q["question"][m.end() :]
 
 
-def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: dict[str, list[str]], rng: random.Random, distractors: int, only_distractor_rate: float, distractor_rate: float, swap_rate: float = 0.0, pool: dict[str, list[str]] | None = None, opposite_rate: float = 0.0) -> list[dict]:
+def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: dict[str, list[str]], rng: random.Random, distractors: int, only_distractor_rate: float, distractor_rate: float, swap_rate: float = 0.0, pool: dict[str, list[str]] | None = None, opposite_rate: float = 0.0, same_article_rate: float = 0.0) -> list[dict]:
     """One training group per question (windows, and each window's answer targets), and for a
     `swap_rate` share of the answerable ones a second group: the question with a name or number
     swapped (`swapped_question`), read with its own paragraph, target "no answer"; likewise for
-    an `opposite_rate` share, the question turned on its opposite (`opposite_question`).
+    an `opposite_rate` share, the question turned on its opposite (`opposite_question`); a
+    `same_article_rate` share of the swaps takes its new word from the question's own article.
     (Each kind draws from `rng` only when its rate is set: a seed's earlier groups stay as they were.)"""
     tok = load_tokenizer()
     groups = []
@@ -226,7 +235,7 @@ def make_groups(questions: list[dict], para_text: dict[str, str], neighbours: di
     for q in questions:
         gold = para_text[q["pid"]]
         if pool and not q["is_impossible"] and rng.random() < swap_rate:
-            swapped = swapped_question(q, gold, pool, rng)
+            swapped = swapped_question(q, gold, pool, rng, same_article=bool(same_article_rate) and rng.random() < same_article_rate)
             if swapped:
                 groups.append(group(windows_for(tok, swapped, [gold]), [], swapped=True))
         if opposite_rate and not q["is_impossible"] and rng.random() < opposite_rate:
@@ -305,7 +314,7 @@ def train(args: argparse.Namespace) -> list[Path]:
         neighbours = hybrid_neighbours(train_paras, data.questions("train"))
         cache.write_text(json.dumps(neighbours))
     pool = name_pool(train_paras) if args.swap_rate else None
-    groups = make_groups(train_q, data.para_text, neighbours, rng, args.distractors, args.only_distractors, args.distractor_rate, args.swap_rate, pool, args.opposite_rate)
+    groups = make_groups(train_q, data.para_text, neighbours, rng, args.distractors, args.only_distractors, args.distractor_rate, args.swap_rate, pool, args.opposite_rate, args.same_article_rate)
     log(f"{len(groups)} groups, {sum(len(g['windows']) for g in groups)} windows, {sum(not g['targets'] for g in groups)} with no answer, {sum(bool(g.get('swapped')) for g in groups)} of them swapped questions, {sum(bool(g.get('opposite')) for g in groups)} opposite ones")
 
     model = AutoModelForQuestionAnswering.from_pretrained(bundled_model_dir())
@@ -469,7 +478,7 @@ def validate(args: argparse.Namespace) -> list[dict]:
             f1s.append(M.token_f1(text, gold) if gold and text else 0.0)
             has.append(bool(gold))
         answerable = [f for f, h in zip(f1s, has, strict=True) if h]
-        cut, overall = _best_threshold(margins, has, f1s)
+        cut, overall = best_threshold(margins, has, f1s)
         row = {
             "model": str(path),
             "questions": len(readings),
@@ -486,7 +495,7 @@ def validate(args: argparse.Namespace) -> list[dict]:
 # ------------------------------------------------------------------ calibration
 
 
-def _best_threshold(values: list[float], gold_has: list[bool], right: list[float]) -> tuple[float, float]:
+def best_threshold(values: list[float], gold_has: list[bool], right: list[float]) -> tuple[float, float]:
     """The cut on `values` (answer when value ≥ cut) with the best SQuAD v2.0 F1: an
     abstention scores 1 on an unanswerable question, an answer scores its F1 (`right`)."""
     order = sorted(range(len(values)), key=lambda i: -values[i])
@@ -499,7 +508,7 @@ def _best_threshold(values: list[float], gold_has: list[bool], right: list[float
     return cut, 100 * best / max(1, len(values))
 
 
-def _fit_confidence(rows: list[dict]) -> dict:
+def fit_confidence(rows: list[dict]) -> dict:
     """Logistic regression over the candidates' features; label: token F1 ≥ 0.5 against a gold
     answer (never on an unanswerable question)."""
     from sklearn.linear_model import LogisticRegression
@@ -510,7 +519,7 @@ def _fit_confidence(rows: list[dict]) -> dict:
     return {"weights": [round(float(w), 5) for w in model.coef_[0]], "bias": round(float(model.intercept_[0]), 5)}
 
 
-def _most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool], list[float]]:
+def most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool], list[float]]:
     """What the answer layer gives: (its confidence, has an answer, its F1) per question."""
     from qa import answer as A
 
@@ -522,15 +531,15 @@ def _most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool
     return conf, [row["has"] for row in rows], right
 
 
-def _leave_one_article_out(rows: list[dict]) -> float:
+def leave_one_article_out(rows: list[dict]) -> float:
     """SQuAD v2.0 F1 of confidence model + cut fitted on the other validation articles,
     scored on each article in turn: how the features do on articles they were not fitted on."""
     total = 0.0
     for held in sorted({row["article"] for row in rows}):
         fit = [row for row in rows if row["article"] != held]
-        cal = _fit_confidence(fit)
-        cut, _ = _best_threshold(*_most_confident(fit, cal))
-        for c, has, f1 in zip(*_most_confident([row for row in rows if row["article"] == held], cal), strict=True):
+        cal = fit_confidence(fit)
+        cut, _ = best_threshold(*most_confident(fit, cal))
+        for c, has, f1 in zip(*most_confident([row for row in rows if row["article"] == held], cal), strict=True):
             total += (f1 if c >= cut else 0.0) if has else float(c < cut)
     return 100 * total / max(1, len(rows))
 
@@ -580,8 +589,8 @@ def depth(args: argparse.Namespace) -> None:
         log(f"read {min(start + 32, len(qids))}/{len(qids)}")
     report = []
     for k in ks:
-        _, f1 = _best_threshold(*_most_confident(rows[k], _fit_confidence(rows[k])))
-        report.append({"k": k, "open_f1": round(f1, 2), "open_f1_leave_one_article_out": round(_leave_one_article_out(rows[k]), 2), "windows_per_question": round(windows_read[k] / max(1, len(qids)), 2)})
+        _, f1 = best_threshold(*most_confident(rows[k], fit_confidence(rows[k])))
+        report.append({"k": k, "open_f1": round(f1, 2), "open_f1_leave_one_article_out": round(leave_one_article_out(rows[k]), 2), "windows_per_question": round(windows_read[k] / max(1, len(qids)), 2)})
         log(json.dumps(report[-1]))
     print(json.dumps({"questions": len(qids), "depth": report}, indent=1))
 
@@ -616,10 +625,10 @@ def calibrate(args: argparse.Namespace) -> None:
             rows.append({"q": q, "article": articles[q], "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
         log(f"read {min(start + 32, len(qids))}/{len(qids)}")
     has = [row["has"] for row in rows]
-    cal = _fit_confidence(rows)
+    cal = fit_confidence(rows)
     cal["features"] = list(A.FEATURES)
-    cut, f1_open = _best_threshold(*_most_confident(rows, cal))
-    gcut, f1_gold = _best_threshold([row["gold_margin"] for row in rows], has, [row["gold_f1"] for row in rows])
+    cut, f1_open = best_threshold(*most_confident(rows, cal))
+    gcut, f1_gold = best_threshold([row["gold_margin"] for row in rows], has, [row["gold_f1"] for row in rows])
     cal.update(
         {
             "abstain_below": round(float(cut), 4),
@@ -629,7 +638,7 @@ def calibrate(args: argparse.Namespace) -> None:
                 "gold_paragraph_f1": round(f1_gold, 2),
                 "questions": len(rows),
                 # fitted on three validation articles, scored on the fourth, each in turn
-                "open_f1_leave_one_article_out": round(_leave_one_article_out(rows), 2),
+                "open_f1_leave_one_article_out": round(leave_one_article_out(rows), 2),
             },
         }
     )
@@ -725,6 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--distractor-rate", type=float, default=0.6, help="share of questions read with distractors (cost: one more window)")
     t.add_argument("--only-distractors", type=float, default=0.15, help="share of answerable questions read without their paragraph")
     t.add_argument("--swap-rate", type=float, default=0.0, help="share of answerable questions also read with a name or number swapped for one from another article (target: no answer)")
+    t.add_argument("--same-article-rate", type=float, default=0.0, help="share of the swapped questions whose new name or number comes from another paragraph of their own article (a harder near miss)")
     t.add_argument("--opposite-rate", type=float, default=0.0, help="share of answerable questions also read turned on an opposite their paragraph does not state (largest → smallest; target: no answer)")
     t.add_argument("--max-steps", type=int, default=1300, help="optimizer steps (0: the whole --epochs); 1300 × 8 questions ≈ 0.85 epoch, the shipped model")
     t.add_argument("--limit", type=int, default=0, help="train on a sample (smoke tests)")
