@@ -158,7 +158,14 @@ def test_the_shipped_file_dequantises_into_the_model_it_computes(tok) -> None:  
         # 0.993 for the round-3 file, 0.997 / 0.998 for the per-channel round-5 file; one attention
         # matrix transposed gives 0.84 / 0.89)
         assert np.corrcoef(ours[mask], shipped[mask])[0, 1] > 0.97
-        assert (np.where(mask, ours, -1e9).argmax(1) == np.where(mask, shipped, -1e9).argmax(1)).all()
+        # the best token agrees wherever it leads clearly; on the distractor window the top two
+        # can be a near tie that activation rounding flips (round 10: end logits 2.31 / 2.19
+        # dequantised, 2.26 / 2.29 in the file, correlation 0.996)
+        top2 = np.sort(np.where(mask, ours, -1e9), axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 0.5
+        assert clear[0], "the window holding the answer has a clear best token"
+        same = np.where(mask, ours, -1e9).argmax(1) == np.where(mask, shipped, -1e9).argmax(1)
+        assert same[clear].all()
 
 
 def test_reading_fewer_passages_is_a_subset_of_one_read() -> None:
@@ -221,7 +228,7 @@ def test_cli_with_a_missing_model_says_so_in_one_line(tmp_path: Path) -> None:
 # paragraph: the numbers docs/evaluation.md reports for this sample. A change to the reader, its
 # decoding or its calibration that loses quality fails here.
 PINNED_SAMPLE = {"split": "test", "sample": 400, "seed": 0, "version": "2.0"}
-PINNED = {"exact_match": 57.50, "f1": 60.68, "has_f1": 47.69}  # measured 2026-12-07 (stop 29, round-8 model), see docs/evaluation.md
+PINNED = {"exact_match": 56.75, "f1": 59.46, "has_f1": 42.43}  # measured 2026-12-07 (stop 30, round-10 model), see docs/evaluation.md
 TOLERANCE = 1.5  # points: int8 kernels round differently on other CPUs
 
 
@@ -240,7 +247,7 @@ def test_shipped_reader_quality_is_pinned() -> None:
 # The same sample in open retrieval, as `qa ask` answers: hybrid top 5 over all test-article
 # paragraphs, the calibrated confidence and its abstention threshold. Pins the confidence model
 # (calibration.json) as well as the reader.
-PINNED_OPEN = {"exact_match": 57.25, "f1": 60.26, "has_f1": 43.01, "hit@1": 49.76}  # measured 2026-12-07 (stop 29, round-8 model)
+PINNED_OPEN = {"exact_match": 57.50, "f1": 60.55, "has_f1": 44.06, "hit@1": 50.72}  # measured 2026-12-07 (stop 30, round-10 model)
 
 
 @pytest.mark.slow
