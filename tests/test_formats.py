@@ -200,8 +200,8 @@ def formats_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     return folder, index
 
 
-def _ask(index: Path, question: str) -> dict:  # type: ignore[type-arg]
-    code, out, err = run_cli_io(["ask", question, "--index-dir", str(index), "--json"])
+def _ask(index: Path, question: str, *options: str) -> dict:  # type: ignore[type-arg]
+    code, out, err = run_cli_io(["ask", question, "--index-dir", str(index), "--json", *options])
     assert code == 0, err
     return json.loads(out)
 
@@ -229,7 +229,12 @@ def _lines_hold(folder: Path, src: dict, text: str) -> bool:  # type: ignore[typ
 )
 def test_ask_json_attribution_points_at_the_answer(formats_index, question, file, expected, page, section) -> None:  # type: ignore[no-untyped-def]
     folder, index = formats_index
-    obj = _ask(index, question)
+    # what this checks is where an answer is attributed, in each format; whether to answer at all
+    # is the calibrated threshold's job, pinned on SQuAD test articles (tests/test_reader.py). The
+    # "4.2 million" question's confidence sits at the threshold (0.395 against 0.402 / 0.396
+    # against 0.399, rounds 8 / 10, on an AMD EPYC host; above it on the host of stop 29: int8
+    # kernels differ by CPU), so the threshold is set aside here
+    obj = _ask(index, question, "--min-score", "0")
     assert not obj["abstained"], obj
     assert expected in obj["answer"]
     top = obj["sources"][0]
