@@ -21,11 +21,13 @@ seeds/ is read. The reader's output is cached in build/confidence_features.pkl.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import pickle
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,18 +35,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import train_reader as T  # noqa: E402
 from qa import answer as A  # noqa: E402
-from qa.eval import metrics as M  # noqa: E402
 from qa.sentences import sentence_spans  # noqa: E402
 
 CACHE = ROOT / "build" / "confidence_features.pkl"
-FEATURE_SETS = (
-    (),
-    ("missing_names",),
-    ("q_in_passage",),
-    ("q_in_sentence",),
-    ("answer_in_question",),
-    ("missing_names", "q_in_passage", "q_in_sentence", "answer_in_question"),
-)
+WORD_FEATURES = ("missing_names", "q_in_passage", "q_in_sentence", "answer_in_question")
+FEATURE_SETS = ((), *((n,) for n in WORD_FEATURES), WORD_FEATURES)
 WORD = re.compile(r"\w+")
 
 
@@ -54,26 +49,23 @@ def read_validation() -> list[dict]:
     from qa.reader import Reader
 
     bench = B.load_squad(None, split="validation", sample=0, seed=T.SEED, version="2.0")
-    engine = B.open_bench_engine(bench)
-    r = Reader.load(calibrated=False)
     articles = {q["id"]: q["title"] for q in T.squad_split.load(None).questions("validation")}
-    qids, out = list(bench.queries), []
-    for start in range(0, len(qids), 32):
-        chunk = qids[start : start + 32]
-        hits = engine.search_many([bench.queries[q] for q in chunk], k=5)
-        readings = r.read_many([bench.queries[q] for q in chunk], [[h.passage.text for h in hs] for hs in hits])
-        for q, hs, rd in zip(chunk, hits, readings, strict=True):
-            out.append({"q": q, "question": bench.queries[q], "article": articles[q], "gold": bench.answers[q], "hits": hs, "reading": rd})
-        T.log(f"read {min(start + 32, len(qids))}/{len(qids)}")
-    return out
+    readings = T.open_readings(bench, B.open_bench_engine(bench), Reader.load(calibrated=False))
+    return [{"q": q, "question": bench.queries[q], "article": articles[q], "gold": bench.answers[q], "hits": hs, "reading": rd} for q, hs, rd in readings]
 
 
-def word_features(question: str, passage: str, sentence: str, answer: str) -> dict[str, float]:
+@functools.cache
+def _lexicon() -> tuple[Any, frozenset[str]]:
+    """The Snowball stemmer and the stopwords (bm25s's, and the question words)."""
     import Stemmer
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    stem = Stemmer.Stemmer("english")
-    stop = set(STOPWORDS_EN_PLUS) | {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "does", "do", "was", "were"}
+    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN_PLUS) | {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "does", "do", "was", "were"}
+
+
+def word_features(question: str, passage: str, sentence: str, answer: str) -> list[float]:
+    """The WORD_FEATURES of one answer, in that order."""
+    stem, stop = _lexicon()
 
     def content(text: str) -> set[str]:
         return {stem.stemWord(w) for w in WORD.findall(text.lower()) if w not in stop}
@@ -82,31 +74,36 @@ def word_features(question: str, passage: str, sentence: str, answer: str) -> di
     names = {w.lower() for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or any(c.isdigit() for c in w)}
     held = set(WORD.findall(passage.lower()))
     q, p, s, a = content(question), content(passage), content(sentence), content(answer)
-    return {
-        "missing_names": sum(n not in held for n in names) / len(names) if names else 0.0,
-        "q_in_passage": len(q & p) / len(q) if q else 1.0,
-        "q_in_sentence": len(q & s) / len(q) if q else 1.0,
-        "answer_in_question": len(a & q) / len(a) if a else 0.0,
-    }
+    return [
+        sum(n not in held for n in names) / len(names) if names else 0.0,
+        len(q & p) / len(q) if q else 1.0,
+        len(q & s) / len(q) if q else 1.0,
+        len(a & q) / len(a) if a else 0.0,
+    ]
 
 
-def rows_with(read: list[dict], extra: tuple[str, ...]) -> list[dict]:
+def rows_with_every_feature(read: list[dict]) -> list[dict]:
     """`train_reader.calibrate`'s rows (the best 5 distinct answers per question, their F1),
-    with the extra features appended to qa.answer's."""
-    neutral = {"weights": [0.0] * len(A.FEATURES), "bias": 0.0}
-    rows = []
-    for c in read:
-        rd, hs = c["reading"], c["hits"]
-        cands = []
-        for g in sorted(A.distinct_answers(rd, hs, neutral), key=lambda g: -g.best.score)[:5]:
-            p = hs[g.best.passage].passage.text
-            text = p[g.best.start : g.best.end]
-            sentence = " ".join(p[a:b] for a, b in sentence_spans(p) if a < g.best.end and g.best.start < b) or p
-            w = word_features(c["question"], p, sentence, text)
-            feats = A.answer_features(rd, g.spans, hs[g.best.passage].rank) + [w[n] for n in extra]
-            cands.append((feats, M.token_f1(text, c["gold"]) if c["gold"] else 0.0))
-        rows.append({"q": c["q"], "article": c["article"], "has": bool(c["gold"]), "cands": cands})
-    return rows
+    with all WORD_FEATURES appended to qa.answer's: computed once, then chosen per set."""
+
+    def extra(question: str):  # type: ignore[no-untyped-def]
+        def features(passage: str, g: Any) -> list[float]:
+            a, b = g.best.start, g.best.end
+            sentence = " ".join(passage[s:e] for s, e in sentence_spans(passage) if s < b and a < e) or passage
+            return word_features(question, passage, sentence, passage[a:b])
+
+        return features
+
+    return [
+        {"q": c["q"], "article": c["article"], "has": bool(c["gold"]), "cands": T.candidates(c["reading"], c["hits"], c["gold"], 5, extra(c["question"]))}
+        for c in read
+    ]
+
+
+def keep_features(rows: list[dict], names: tuple[str, ...]) -> list[dict]:
+    """The rows with qa.answer's features and only the named word features."""
+    keep = list(range(len(A.FEATURES))) + [len(A.FEATURES) + WORD_FEATURES.index(n) for n in names]
+    return [{**row, "cands": [([f[i] for i in keep], f1) for f, f1 in row["cands"]]} for row in rows]
 
 
 def main() -> None:
@@ -118,9 +115,9 @@ def main() -> None:
     if not CACHE.exists():
         CACHE.parent.mkdir(exist_ok=True)
         CACHE.write_bytes(pickle.dumps(read_validation()))
-    read = pickle.loads(CACHE.read_bytes())
+    every = rows_with_every_feature(pickle.loads(CACHE.read_bytes()))
     for extra in FEATURE_SETS:
-        rows = rows_with(read, extra)
+        rows = keep_features(every, extra)
         cal = T.fit_confidence(rows)
         _, f1 = T.best_threshold(*T.most_confident(rows, cal))
         print(f"{' + '.join(('base', *extra)):70s} validation open F1 {f1:.2f}  leave-one-article-out {T.leave_one_article_out(rows):.2f}", flush=True)

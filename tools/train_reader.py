@@ -28,7 +28,9 @@ import random
 import re
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -544,9 +546,10 @@ def leave_one_article_out(rows: list[dict]) -> float:
     return 100 * total / max(1, len(rows))
 
 
-def _candidates(reading, hits, gold: list[str], groups: int) -> list[tuple[list[float], float]]:
+def candidates(reading, hits, gold: list[str], groups: int, extra: Callable[[str, Any], list[float]] | None = None) -> list[tuple[list[float], float]]:
     """(confidence features, token F1 against the gold answers) of the answer layer's best
-    `groups` answers for one question, grouped as qa.answer groups them before calibration."""
+    `groups` answers for one question, grouped as qa.answer groups them before calibration.
+    `extra(passage text, answer group)`: more features appended (tools/confidence_features.py)."""
     from qa import answer as A
     from qa.eval import metrics as M
 
@@ -554,9 +557,23 @@ def _candidates(reading, hits, gold: list[str], groups: int) -> list[tuple[list[
     found = sorted(A.distinct_answers(reading, hits, neutral), key=lambda g: -g.best.score)
     out = []
     for g in found[:groups]:
-        text = hits[g.best.passage].passage.text[g.best.start : g.best.end]
-        out.append((A.answer_features(reading, g.spans, hits[g.best.passage].rank), M.token_f1(text, gold) if gold else 0.0))
+        passage = hits[g.best.passage].passage.text
+        text = passage[g.best.start : g.best.end]
+        feats = A.answer_features(reading, g.spans, hits[g.best.passage].rank) + (extra(passage, g) if extra else [])
+        out.append((feats, M.token_f1(text, gold) if gold else 0.0))
     return out
+
+
+def open_readings(bench, engine, reader, k: int = 5) -> Iterator[tuple[str, list, Any]]:
+    """(question id, its top-k hybrid hits, the reader's reading of them) for every question of
+    `bench`, 32 questions to a batch, as the answer layer reads them."""
+    qids = list(bench.queries)
+    for start in range(0, len(qids), 32):
+        chunk = qids[start : start + 32]
+        hits = engine.search_many([bench.queries[q] for q in chunk], k=k)
+        readings = reader.read_many([bench.queries[q] for q in chunk], [[h.passage.text for h in hs] for hs in hits])
+        yield from zip(chunk, hits, readings, strict=True)
+        log(f"read {min(start + 32, len(qids))}/{len(qids)}")
 
 
 def depth(args: argparse.Namespace) -> None:
@@ -585,7 +602,7 @@ def depth(args: argparse.Namespace) -> None:
                 keep = [i for i, w in enumerate(ws) if w.passage < k]
                 windows_read[k] += len(keep)
                 rd = decode([ws[i] for i in keep], [s[i] for i in keep], [e[i] for i in keep])
-                rows[k].append({"q": q, "article": articles[q], "has": bool(bench.answers[q]), "cands": _candidates(rd, hs[:k], bench.answers[q], 5)})
+                rows[k].append({"q": q, "article": articles[q], "has": bool(bench.answers[q]), "cands": candidates(rd, hs[:k], bench.answers[q], 5)})
         log(f"read {min(start + 32, len(qids))}/{len(qids)}")
     report = []
     for k in ks:
@@ -609,21 +626,15 @@ def calibrate(args: argparse.Namespace) -> None:
     log(f"validation: {len(bench.queries)} questions ({sum(not a for a in bench.answers.values())} unanswerable), {len(bench.documents)} paragraphs")
     engine = B.open_bench_engine(bench)
     r = Reader.load(calibrated=False)  # not A.reader(): this writes the calibration it would read
-    qids = list(bench.queries)
     articles = {q["id"]: q["title"] for q in squad_split.load(args.bench).questions("validation")}
     rows = []
     gold_reads = B.gold_readings(r, bench)
-    for start in range(0, len(qids), 32):
-        chunk = qids[start : start + 32]
-        hits = engine.search_many([bench.queries[q] for q in chunk], k=5)
-        readings = r.read_many([bench.queries[q] for q in chunk], [[h.passage.text for h in hs] for hs in hits])
-        for q, hs, rd in zip(chunk, hits, readings, strict=True):
-            gr = gold_reads[q]
-            gold = bench.answers[q]
-            feats = _candidates(rd, hs, gold, args.groups)
-            g_text = B.best_span_text(gr, bench.contexts[q])
-            rows.append({"q": q, "article": articles[q], "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
-        log(f"read {min(start + 32, len(qids))}/{len(qids)}")
+    for q, hs, rd in open_readings(bench, engine, r):
+        gr = gold_reads[q]
+        gold = bench.answers[q]
+        feats = candidates(rd, hs, gold, args.groups)
+        g_text = B.best_span_text(gr, bench.contexts[q])
+        rows.append({"q": q, "article": articles[q], "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
     has = [row["has"] for row in rows]
     cal = fit_confidence(rows)
     cal["features"] = list(A.FEATURES)
