@@ -204,6 +204,31 @@ def distinct_answers(reading: Reading, hits: Sequence[Hit], calibration: dict[st
     return groups
 
 
+def without_overlaps(groups: Sequence[_Group], reading: Reading, hits: Sequence[Hit], calibration: dict[str, Any]) -> list[_Group]:
+    """The answers, most confident first, without those whose best span overlaps a span of a
+    more confident answer in the same passage: "60", "at least 60 people" and "60 people have
+    died" read one stretch of text and are one answer, not three alternatives. An answer that
+    stays loses its other overlapping spans (and the confidence they gave it); the best
+    answer is never changed (its confidence is calibrated as it stands)."""
+    taken: dict[int, list[tuple[int, int]]] = {}
+
+    def free(s: ReaderSpan) -> bool:
+        return not any(s.start < b and a < s.end for a, b in taken.get(s.passage, ()))
+
+    out = []
+    for g in groups:
+        if not free(g.best):
+            continue
+        spans = [s for s in g.spans if free(s)]
+        if len(spans) < len(g.spans):
+            g = _Group(g.key, spans)
+            g.confidence = confidence(answer_features(reading, spans, hits[g.best.passage].rank), calibration)
+        for s in spans:
+            taken.setdefault(s.passage, []).append((s.start, s.end))
+        out.append(g)
+    return out[:1] + sorted(out[1:], key=lambda g: (-g.confidence, -g.best.score, g.key))
+
+
 def _rivals(groups: Sequence[_Group], reading: Reading, hits: Sequence[Hit], threshold: float, calibration: dict[str, Any]) -> list[_Group]:
     """Other answers that disagree with the best: confident enough to be given on their own
     (the confidence they would have if their document were the only source: the best answer's
@@ -247,7 +272,7 @@ def answer_one(question: str, hits: Sequence[Hit], reading: Reading, locator: An
     threshold = float(calibration["abstain_below"]) if min_score is None else float(min_score)
     if not hits:
         return Answer(question, None, None, 0.0, True, ())
-    groups = distinct_answers(reading, hits, calibration)
+    groups = without_overlaps(distinct_answers(reading, hits, calibration), reading, hits, calibration)
     # each passage's own best answer, for the "closest excerpts" of the passages not cited
     best_in: dict[int, _Group] = {}
     for g in groups:

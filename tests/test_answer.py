@@ -213,6 +213,10 @@ def test_answers_option_gives_distinct_candidates_best_first(seeds_engine) -> No
     assert len(keys) == 3 and len(set(keys)) == 3
     confs = [c.confidence for c in answer.candidates]
     assert confs == sorted(confs, reverse=True)
+    # distinct stretches of text: "60" and "at least 60 people" of one sentence are one answer
+    stretches = [(s.passage.pid, s.span_start, s.span_end) for c in answer.candidates for s in c.sources]
+    for i, (p, a, b) in enumerate(stretches):
+        assert not any(p == q and a < d and c < b for q, c, d in stretches[i + 1 :]), stretches
 
 
 @pytest.mark.slow
