@@ -7,11 +7,11 @@ A bad row (an empty question, a broken JSON line) gets an `error` field; the bat
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import click
 
 from ..errors import UsageError
+from ..outputs import check_new_output, create_new
 from .ask import answer_options
 from .common import corpus_options, notify, open_engine, plural, retrieval_options, stderr_console
 
@@ -49,12 +50,19 @@ def read_questions(path: Path) -> list[Row]:
     suffix = path.suffix.lower()
     if suffix not in INPUTS:
         raise UsageError(f"{path}: questions must be a .txt, .jsonl or .csv file")
+    from ..ingest import decode
+
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    text, note = decode(data)  # as documents are read: a BOM, UTF-16, Latin-1
+    if text is None:
+        raise UsageError(f"cannot read {path}: {note}")
+    if note:
+        notify(f"warning: {path}: {note}")
     if suffix == ".txt":
         # one question a line; blank lines separate, they are not questions
         return [Row(str(n), line.strip(), line=n) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
@@ -158,21 +166,12 @@ def done_ids(path: Path) -> set[str]:
     return {str(r["id"]) for r in reader if r.get("id") is not None}
 
 
-def check_out_path(questions: Path, out: Path) -> None:
-    """Refuse an --out that would destroy the questions or cannot be a file, with what is wrong."""
+def check_out_path(questions: Path, out: Path, resume: bool = False) -> None:
+    """Refuse an --out that would replace something (the questions, an earlier export, an
+    index file) or cannot be a file, with what is wrong; --resume adds to an existing one."""
     if out.suffix.lower() not in OUTPUTS:
         raise UsageError(f"{out}: answers must go to a .jsonl or .csv file")
-    same = os.path.realpath(out) == os.path.realpath(questions)
-    if not same and out.exists() and questions.exists():
-        with contextlib.suppress(OSError):
-            same = os.path.samefile(out, questions)  # a hard link, or a symlink to it
-    if same:
-        raise UsageError(f"--out {out} is the questions file {questions}: the answers would overwrite the questions; choose another file")
-    for parent in out.absolute().parents:
-        if parent.exists() or parent.is_symlink():
-            if not parent.is_dir():
-                raise UsageError(f"cannot write {out}: {parent} is a file, not a folder")
-            break
+    check_new_output(out, "--out", inputs=[("questions file", questions)], append=resume, resume_hint=", or --resume to carry on answering into it")
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -190,7 +189,25 @@ def json_row(row: Row, answer: Any | None) -> dict[str, Any]:
     return {"id": row.id, **answer.to_json()}
 
 
+_NUMBER = re.compile(r"[+-]?\d[\d,.]*%?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell a spreadsheet will show, not run: text from a document or a question file
+    that starts like a formula ("=HYPERLINK(…)", "@SUM(…)", "+cmd|…") gets a leading "'"
+    (OWASP's advice for CSV injection); a plain signed number ("-5", "+2.5%") is left alone.
+    The JSONL output always keeps the exact text."""
+    if cell[:1] in ("=", "@", "\t", "\r") or (cell[:1] in ("+", "-") and not _NUMBER.fullmatch(cell)):
+        return "'" + cell
+    return cell
+
+
 def csv_row(row: Row, answer: Any | None) -> dict[str, Any]:
+    """One CSV row; every cell but the id (which --resume matches as written) spreadsheet-safe."""
+    return {k: spreadsheet_safe(v) if isinstance(v, str) and k != "id" else v for k, v in _csv_cells(row, answer).items()}
+
+
+def _csv_cells(row: Row, answer: Any | None) -> dict[str, Any]:
     out: dict[str, Any] = {f: "" for f in CSV_FIELDS}
     out.update(id=row.id, question=row.question)
     if answer is None or answer.error:
@@ -217,11 +234,14 @@ class Writer:
         self.path = path
         self.csv = path.suffix.lower() == ".csv"
         fresh = not append or not path.exists() or path.stat().st_size == 0
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.fh: TextIO = path.open("w" if not append else "a", encoding="utf-8", newline="" if self.csv else None)
-        except OSError as exc:  # a read-only or missing place: one line, not a traceback
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        newline = "" if self.csv else None
+        if append and path.exists():
+            try:
+                self.fh: TextIO = path.open("a", encoding="utf-8", newline=newline)
+            except OSError as exc:  # a read-only place: one line, not a traceback
+                raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        else:
+            self.fh = create_new(path, newline)
         self._csv = csv.DictWriter(self.fh, fieldnames=CSV_FIELDS) if self.csv else None
         if self._csv is not None and fresh:
             self._csv.writeheader()
@@ -264,7 +284,7 @@ def command(
     """Answer every question in QUESTIONS (.txt: one a line; .jsonl: objects with 'question'
     and optional 'id'; .csv: a 'question' column, optional 'id') into --out (.jsonl or .csv),
     one row per question in input order."""
-    check_out_path(questions, out)
+    check_out_path(questions, out, resume)
     rows, renamed = unique_ids(read_questions(questions))
     if renamed:
         more = f" and {len(renamed) - 1} more" if len(renamed) > 1 else ""
@@ -308,6 +328,8 @@ def command(
         ),
         soft_wrap=True,  # one line however narrow the terminal (logs grep it)
     )
+    if todo and not counts["answered"]:
+        raise UsageError(f"no question of {questions} could be asked: every row is an error (see the 'error' field in {out})")
 
 
 def _answer_chunk(engine: Any, chunk: list[Row], k: int, retriever: str, min_score: float | None, answers: int) -> list[Any]:

@@ -83,6 +83,10 @@ def command(
     modes = sum([gold is not None, squad, beir_dir is not None])
     if modes != 1:
         raise UsageError("give exactly one of GOLD, --squad or --beir DIR")
+    several = (retriever in (None, "all")) if (squad or beir_dir is not None) else retriever == "all"
+    inputs = [("gold set", gold)] if gold is not None else []
+    inputs += [("benchmark folder", beir_dir)] if beir_dir is not None else []
+    check_outputs(run_file, qrels_file, inputs + [("corpus", c) for c in corpus], several)
     if squad or beir_dir is not None:
         if corpus:
             raise UsageError("--corpus does not apply to --squad/--beir (the benchmark is the corpus)")
@@ -111,6 +115,19 @@ def command(
         print_json(result)
         return
     render_gold(result, names, show_failures)
+
+
+def check_outputs(run_file: Path | None, qrels_file: Path | None, inputs: list[tuple[str, Path]], several: bool) -> None:
+    """Refuse, before any work, a --run or --qrels that would replace a file (the gold set, a
+    corpus document, an earlier run) or each other."""
+    from ..eval.evaluate import run_path
+    from ..outputs import check_distinct, check_new_output
+
+    outs = [("--run", run_path(run_file, name, several)) for name in (RETRIEVERS if several else ("",))] if run_file else []
+    outs += [("--qrels", qrels_file)] if qrels_file else []
+    for option, path in outs:
+        check_new_output(path, option, inputs=inputs)
+    check_distinct(outs)
 
 
 # ------------------------------------------------------------------ benchmarks

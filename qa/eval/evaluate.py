@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..outputs import create_new
 from . import metrics as M
 from .gold import GoldItem, GoldSet, collapse_ranking, unit_ids
 
@@ -194,8 +195,7 @@ def write_trec_run(path: Path, runs: dict[str, list[tuple[str, float]]], tag: st
     Scores are written so they strictly decrease down each list (rank order is what counts;
     trec_eval and ranx sort by score), keeping ties from reordering the list.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
+    with create_new(path) as fh:
         for qid, ranked in runs.items():
             n = len(ranked)
             for rank, (doc, _score) in enumerate(ranked, start=1):
@@ -204,8 +204,7 @@ def write_trec_run(path: Path, runs: dict[str, list[tuple[str, float]]], tag: st
 
 def write_qrels(path: Path, qrels: dict[str, set[str]]) -> None:
     """TREC qrels format: `qid 0 docid 1`, one relevant item a line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
+    with create_new(path) as fh:
         for qid, docs in qrels.items():
             for doc in sorted(docs):
                 fh.write(f"{qid} 0 {doc} 1\n")

@@ -277,6 +277,81 @@ def test_a_batch_of_one_says_1_row(built: tuple[Path, Path], tmp_path: Path, cap
     assert code == 0 and "1 row written" in err and "0 errors" in err and "1 rows" not in err, err
 
 
+# --------------------------------------------------------------------------- 4b. outputs never replace a file
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_batch_never_replaces_an_existing_file(built: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str) -> None:
+    _, index = built
+    questions = tmp_path / "q.txt"
+    questions.write_text(QUESTION + "\n")
+    earlier = tmp_path / f"earlier{suffix}"
+    earlier.write_text('{"precious": 1}\n')
+    code, _, err = run_cli(["batch", str(questions), "--out", str(earlier), "--index-dir", str(index)], capsys)
+    assert code == 2 and one_line(err) and "already exists" in err and "--resume" in err, err
+    assert earlier.read_text() == '{"precious": 1}\n'
+    fresh = tmp_path / f"fresh{suffix}"
+    assert run_cli(["batch", str(questions), "--out", str(fresh), "--index-dir", str(index)], capsys)[0] == 0
+    assert fresh.read_text()  # a new name is written
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["passages.jsonl", "answers.jsonl"])
+def test_batch_out_inside_an_index_is_refused(built: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    _, index = built
+    questions = tmp_path / "q.txt"
+    questions.write_text(QUESTION + "\n")
+    before = {p.name: p.read_bytes() for p in index.iterdir() if p.is_file()}
+    code, _, err = run_cli(["batch", str(questions), "--out", str(index / name), "--index-dir", str(index)], capsys)
+    assert code == 2 and one_line(err) and "inside the qa index" in err, err
+    assert {p.name: p.read_bytes() for p in index.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize("option", ["--run", "--qrels"])
+def test_eval_outputs_never_replace_the_gold_set_a_document_or_an_earlier_run(tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "q1", "question": QUESTION, "answers": ["12"], "evidence": "12", "doc": "a.txt"}) + "\n")
+    document = next(p for p in sorted(corpus.rglob("*")) if p.is_file())
+    earlier = tmp_path / "earlier.trec"
+    earlier.write_text("q1 Q0 d 1 1 mine\n")
+    kept = {p: p.read_bytes() for p in (gold, document, earlier)}
+    for target, fragment in [(gold, "is the gold set"), (document, "already exists"), (earlier, "already exists")]:
+        code, _, err = run_cli(["eval", str(gold), "-c", str(corpus), option, str(target)], capsys)
+        assert code == 2 and one_line(err) and fragment in err, err
+    same = tmp_path / "same.trec"
+    code, _, err = run_cli(["eval", str(gold), "-c", str(corpus), "--run", str(same), "--qrels", str(same)], capsys)
+    assert code == 2 and one_line(err) and "are the same file" in err, err
+    assert {p: p.read_bytes() for p in kept} == kept and not same.exists()
+
+
+def test_csv_cells_that_look_like_formulas_are_not_run() -> None:
+    from qa.commands.batch import spreadsheet_safe
+
+    assert [spreadsheet_safe(c) for c in ["=cmd|' /C calc'!A1", "@SUM(A1)", "+cmd", "-x", "\t=1"]] == ["'=cmd|' /C calc'!A1", "'@SUM(A1)", "'+cmd", "'-x", "'\t=1"]
+    assert [spreadsheet_safe(c) for c in ["-5", "+2.5%", "1,300", "a = b", ""]] == ["-5", "+2.5%", "1,300", "a = b", ""]
+
+
+def test_a_utf16_questions_file_is_read(tmp_path: Path) -> None:
+    from qa.commands.batch import read_questions
+
+    questions = tmp_path / "q.txt"
+    questions.write_bytes(f"{QUESTION}\nWhere is Misti?\n".encode("utf-16"))
+    assert [r.question for r in read_questions(questions)] == [QUESTION, "Where is Misti?"]
+
+
+@pytest.mark.slow
+def test_a_batch_whose_every_row_is_broken_fails(built: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, index = built
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("{broken\nnot json either\n")
+    out = tmp_path / "a.jsonl"
+    code, _, err = run_cli(["batch", str(questions), "--out", str(out), "--index-dir", str(index)], capsys)
+    assert code == 2 and "every row is an error" in err, err
+    assert [json.loads(line)["error"] for line in out.read_text().splitlines()]  # the reasons are written
+
+
 # --------------------------------------------------------------------------- 5. chat exports
 
 
