@@ -139,13 +139,50 @@ class _Group:
         return self.spans[0]
 
 
+_MARKS = "*_`\"“”‘’"  # emphasis and code marks (Markdown), quotes: in pairs, or layout
+_PAIRS = {"(": ")", "[": "]", "“": "”", "‘": "’"}
+
+
 def trim_span(text: str, a: int, b: int) -> tuple[int, int]:
-    """A span without the spaces and trailing commas/periods WordPiece offsets may include."""
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:"):
-        b -= 1
+    """A span without the spaces and trailing commas WordPiece offsets may include, and
+    without a mark at either end whose partner is not inside it ("*25.4 billion" of
+    "**25.4 billion**", "`July 20", "(Lima"): half of a pair is layout, not the answer."""
+    while True:
+        a0, b0 = a, b
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:"):
+            b -= 1
+        if a < b and (text[a] in _MARKS or text[a] in _PAIRS) and not _closed(text[a], text[a + 1 : b]):
+            a += 1
+        if b > a and text[b - 1] in _MARKS + ")]" and not _opened(text[b - 1], text[a : b - 1]):
+            b -= 1
+        a, b = _unwrapped(text, a, b)
+        if (a, b) == (a0, b0):
+            return a, b
+
+
+def _unwrapped(text: str, a: int, b: int) -> tuple[int, int]:
+    """Without marks that wrap the whole span and nothing inside it: "**25.4 billion**",
+    "(Lima)", "“Toma de Lima”" — but not "(a) and (b)"."""
+    if b - a < 3 or not (text[a] in _MARKS or text[a] in _PAIRS):
+        return a, b
+    opener, closer = text[a], _PAIRS.get(text[a], text[a])
+    n = len(text[a:b]) - len(text[a:b].lstrip(opener))
+    m = len(text[a:b]) - len(text[a:b].rstrip(closer))
+    inner = text[a + n : b - m]
+    if n == m and inner.strip() and opener not in inner and closer not in inner:
+        return a + n, b - m
     return a, b
+
+
+def _closed(mark: str, rest: str) -> bool:
+    return _PAIRS.get(mark, mark) in rest
+
+
+def _opened(mark: str, before: str) -> bool:
+    opener = next((o for o, c in _PAIRS.items() if c == mark), mark)
+    return opener in before
 
 
 _LIST_MARKER = re.compile(r"(?:[-*•·–—]|\d{1,3}[.)])\s+")

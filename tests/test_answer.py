@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import answer_key, value_of
+from qa.answer import answer_key, trim_span, value_of
 from qa.spans import align
 from qa.values import DATE, DURATION, NUMBER, canonical, compatible, find_values
 
@@ -72,6 +72,26 @@ def test_equal_answers_share_a_key() -> None:
 def test_dates_that_can_both_be_true_are_not_a_conflict(a: str, b: str, same: bool) -> None:
     assert compatible(a, b, DATE) is same
     assert compatible(b, a, DATE) is same
+
+
+@pytest.mark.parametrize(
+    "span, kept",
+    [
+        ("*25.4 billion", "25.4 billion"),  # one mark of Markdown's **25.4 billion**
+        ("**25.4 billion**", "25.4 billion"),
+        ("`July 20", "July 20"),
+        ("(Lima", "Lima"),
+        ("“Toma de Lima”", "Toma de Lima"),
+        (" 60, ", "60"),
+        ('the "Seizure of Lima"', 'the "Seizure of Lima"'),  # a pair inside the answer stays
+        ("(a) and (b)", "(a) and (b)"),
+        ("O'Brien", "O'Brien"),
+        ("rock 'n' roll", "rock 'n' roll"),
+    ],
+)
+def test_half_a_pair_of_marks_is_not_part_of_the_answer(span: str, kept: str) -> None:
+    a, b = trim_span(span, 0, len(span))
+    assert span[a:b] == kept
 
 
 def test_align_maps_passage_offsets_to_lines() -> None:
