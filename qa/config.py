@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -106,6 +107,12 @@ INDEX_DIR_HELP = (
 )
 
 
+def resolved_paths(paths: Sequence[str | Path]) -> list[str]:
+    """The corpus paths as an index records and compares them: resolved, each once, sorted
+    (`c4`, `c4/../c4` and a symlink to it are one corpus, whatever order they are given in)."""
+    return sorted({str(Path(p).resolve()) for p in paths})
+
+
 def default_index_dir(paths: list[Path]) -> Path:
     """seeds_index() for the bundled corpus; <cache>/index/<name>-<hash> for any other set of paths.
 
@@ -113,7 +120,7 @@ def default_index_dir(paths: list[Path]) -> Path:
     """
     if not paths or is_default_corpus(paths):
         return seeds_index()
-    resolved = sorted(str(p.resolve()) for p in paths)
+    resolved = resolved_paths(paths)
     digest = hashlib.sha256("\n".join(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:10]  # names are bytes
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(resolved[0]).name)
     return index_root() / f"{name or 'corpus'}-{digest}"

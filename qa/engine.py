@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 from .config import DEFAULT_CORPUS, IndexSettings, default_index_dir, default_settings, is_default_corpus
 from .errors import IndexProblem, UsageError
 from .records import Hit
-from .store import BuildProgress, Index, build_index, load_index, read_manifest, rebuild_hint, staleness
+from .store import (
+    BuildProgress,
+    Index,
+    build_index,
+    check_buildable,
+    load_index,
+    read_manifest,
+    rebuild_hint,
+    staleness,
+)
 
 if TYPE_CHECKING:
     from .answer import Answer
@@ -166,16 +175,8 @@ def open_index(
         if not auto:
             raise
         check_buildable(target, corpus_paths)
-        say(f"rebuilding the index in {target}: {exc}")
+        say(f"rebuilding the index in {target}: {getattr(exc, 'what', exc)}")  # the fix is what we are doing
         return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
-
-
-def check_buildable(target: Path, corpus_paths: Sequence[Path]) -> None:
-    """The checks build_index makes, made early: a refused rebuild is one line, not a promise and an error."""
-    from .store import check_outside_corpus, check_replaceable, real_target
-
-    check_outside_corpus(target, corpus_paths)
-    check_replaceable(real_target(target))
 
 
 def recorded_paths(manifest: dict[str, Any]) -> list[Path]:

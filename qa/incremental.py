@@ -96,12 +96,14 @@ def compatible(manifest: Mapping[str, Any], settings: IndexSettings, paths: Sequ
     Another backend rounds differently (int8 against float32), so its vectors would make the
     result differ from a full build; other chunking makes other passages anyway.
     """
+    from .config import resolved_paths
+
     try:
         return (
             manifest["model"] == settings.model
             and manifest["backend"] == settings.backend
             and manifest["chunk"] == settings.chunk.to_json()
-            and sorted(manifest["corpus"].get("paths", [])) == sorted(str(Path(p).resolve()) for p in paths)
+            and sorted(manifest["corpus"].get("paths", [])) == resolved_paths(paths)
         )
     except (KeyError, TypeError, AttributeError):
         return False
@@ -177,6 +179,29 @@ def changes_of(old_manifest: Mapping[str, Any] | None, new_hashes: Mapping[str, 
     return Changes(*file_changes(recorded_hashes(old_manifest), new_hashes), embedded=missing, reused=texts - missing, incremental=incremental)
 
 
+def why_damaged(index_dir: Path, paths: Sequence[Path], notify: Any = None) -> str | None:
+    """Why an index whose manifest is current does not load (None when it does), after saying so.
+
+    A current manifest says nothing of the files beside it: a truncated vectors.faiss or a
+    deleted bm25/ must make `qa index` rebuild (the command every load error recommends),
+    not report "up to date". Loading is what `qa ask` does, without embedding anything. A
+    rebuild that will be refused (the folder holds the user's files) is refused here, before
+    announcing it.
+    """
+    from .errors import IndexProblem
+    from .store import check_buildable, load_index
+
+    try:
+        load_index(index_dir)
+    except IndexProblem as exc:
+        what = getattr(exc, "what", str(exc))
+        check_buildable(index_dir, paths)
+        if notify:
+            notify(f"index {index_dir} is damaged ({what}): rebuilding")
+        return f"it is damaged ({what})"
+    return None
+
+
 @dataclass
 class Refresh:
     """The outcome of bringing an index up to date: left as it was, or (re)built."""
@@ -221,6 +246,8 @@ def refresh_index(
                 reason = f"it was built with the {manifest.get('backend')} encoder"
         except IndexProblem as exc:
             reason = str(exc) if index_dir.exists() else "no index yet"
+        if reason is None:
+            reason = why_damaged(index_dir, paths, notify)
     if reason is None:
         files = manifest.get("counts", {}).get("files", 0)
         passages = manifest.get("counts", {}).get("passages", 0)

@@ -1,9 +1,9 @@
 """Find, read and decode the files of a corpus, and hand their text to `clean`.
 
 People point the tool at their own folders, so nothing found there may crash it: binary
-files, odd encodings, unreadable files, symlink loops and huge files are skipped or decoded
-with a one-line reason each, collected in `Corpus.skipped` / `Corpus.warnings` for the
-summary.
+files, odd encodings, unreadable files, symlink loops, a file or folder met again under
+another name and huge files are skipped or decoded with a one-line reason each, collected in
+`Corpus.skipped` / `Corpus.warnings` for the summary.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import codecs
 import hashlib
 import os
 import stat
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 from .clean import clean_text, repeated_lines, split_lines
@@ -22,7 +23,7 @@ from .formats import Extracted, extract, is_extracted, to_documents
 from .records import Corpus, Document, Skipped
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
-INGEST_VERSION = "3"  # 3: PDF, HTML and DOCX files are read (qa/formats)
+INGEST_VERSION = "4"  # 3: PDF, HTML and DOCX files are read (qa/formats); 4: one file read once, junk text skipped
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 READ_SUFFIXES = TEXT_SUFFIXES + FORMAT_SUFFIXES  # plain text, and what qa/formats reads
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf")
@@ -36,38 +37,104 @@ def max_file_bytes() -> int:
         return 20 * 1024 * 1024
 
 
-def _walk(folder: Path, skipped: list[tuple[Path, str]]) -> Iterator[Path]:
-    """Text files under `folder`, following symlinks but never into a loop.
+Identity = tuple[int, int]  # (st_dev, st_ino): the same file or folder, whatever it is called
+_Skip = tuple[Path, str, Path | None]  # (what, why, the path it repeats): named once the root is known
 
+
+def _identity(path: Path) -> Identity | None:
+    """(device, inode) of what `path` names after following symlinks; None if it cannot be had."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+class _Walk:
+    """One pass over the corpus folders that reads each folder (by device and inode) once.
+
+    Real folders are walked first and symlinked folders only afterwards, so a folder reached
+    both ways is read under its real name (`real/`, not `alias/`) whatever the names sort as.
     Hidden entries and files of other types are not read, but each is reported as skipped
     (with why), so a user whose .rst notes are missing from the answers learns the reason.
     """
-    visited: set[tuple[int, int]] = set()
 
-    def onerror(err: OSError) -> None:
-        skipped.append((Path(err.filename or folder), f"cannot read folder: {err.strerror or err}"))
+    def __init__(self) -> None:
+        self.folders: dict[Identity, Path] = {}  # every folder read, under the name it is read as
+        self.files: list[tuple[Path, bool]] = []  # (file, reached through a symlink)
+        self.skipped: list[_Skip] = []
+        self._links: list[Path] = []  # symlinked folders, followed once every real folder is known
 
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True, onerror=onerror):
-        try:
-            st = os.stat(dirpath)
-        except OSError as exc:
-            skipped.append((Path(dirpath), f"cannot read folder: {exc.strerror or exc}"))
-            dirnames[:] = []
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in visited:
-            skipped.append((Path(dirpath), "symlink loop: folder already read"))
-            dirnames[:] = []
-            continue
-        visited.add(key)
-        skipped.extend((Path(dirpath) / d, "hidden folder") for d in sorted(dirnames) if d.startswith("."))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            why = _not_read_because(name)
-            if why is None:
-                yield Path(dirpath) / name
-            else:
-                skipped.append((Path(dirpath) / name, why))
+    def root(self, folder: Path) -> bool:
+        """Walk a corpus root; False (nothing read) when it is a folder already read."""
+        key = _identity(folder)
+        if key is not None and key in self.folders:
+            return False
+        if key is not None:
+            self.folders[key] = folder
+        self._tree(folder, via_link=False)
+        return True
+
+    def follow_links(self) -> None:
+        """Walk the symlinked folders not read under another name (links found inside are added)."""
+        done = 0
+        while done < len(self._links):
+            link = self._links[done]
+            done += 1
+            why, same = self._link_skip(link)
+            if why is not None:
+                self.skipped.append((link, why, same))
+                continue
+            key = _identity(link)
+            if key is not None:
+                self.folders[key] = link
+            self._tree(link, via_link=True)
+
+    def _link_skip(self, link: Path) -> tuple[str | None, Path | None]:
+        """(why a symlinked folder is not walked, the folder it repeats), or (None, None) to walk it."""
+        key = _identity(link)
+        if key is None:
+            return "cannot read folder: the symlink cannot be followed", None
+        if _is_inside(link.parent, link):
+            return "symlink loop: it points to a folder it is inside", None
+        if key in self.folders:
+            return "same folder as", self.folders[key]
+        return None, None
+
+    def _tree(self, top: Path, via_link: bool) -> None:
+        def onerror(err: OSError) -> None:
+            self.skipped.append((Path(err.filename or top), f"cannot read folder: {err.strerror or err}", None))
+
+        for dirpath, dirnames, filenames in os.walk(top, onerror=onerror):  # symlinked folders are not entered here
+            here = Path(dirpath)
+            self.skipped.extend((here / d, "hidden folder", None) for d in sorted(dirnames) if d.startswith("."))
+            dirnames[:] = [d for d in sorted(dirnames) if not d.startswith(".") and self._enter(here / d)]
+            for name in sorted(filenames):
+                path = here / name
+                why = _not_read_because(name)
+                if why is None:
+                    self.files.append((path, via_link or path.is_symlink()))
+                else:
+                    self.skipped.append((path, why, None))
+
+    def _enter(self, folder: Path) -> bool:
+        """Should os.walk go into this subfolder now? Symlinks wait for follow_links."""
+        if folder.is_symlink():
+            self._links.append(folder)
+            return False
+        key = _identity(folder)
+        if key is None:
+            return True  # os.walk reports why it cannot be read
+        if key in self.folders:  # a bind mount, or a folder already read through a symlink
+            self.skipped.append((folder, "same folder as", self.folders[key]))
+            return False
+        self.folders[key] = folder
+        return True
+
+
+def _is_inside(folder: Path, target: Path) -> bool:
+    """Is `folder`, symlinks resolved, `target` or somewhere below it? (A link there is a loop.)"""
+    return Path(os.path.realpath(folder)).is_relative_to(os.path.realpath(target))
 
 
 def real_name(shown: str) -> str:
@@ -105,25 +172,94 @@ def display_name(name: str) -> str:
 
 
 def discover(paths: Sequence[Path]) -> tuple[Path, list[Path], list[tuple[Path, str]]]:
-    """(root, files, skipped): every file to read, sorted, and the root their names are relative to."""
-    skipped: list[tuple[Path, str]] = []
-    files: list[Path] = []
+    """(root, files, skipped): every file to read, sorted, and the root their names are relative to.
+
+    Each folder and each file is read once, however many names it has (the same root given
+    twice, a symlink to a file of the corpus, a hard link): the same text indexed twice would
+    fill the top answers with copies of one passage.
+    """
     for p in paths:
         if not p.exists() and not p.is_symlink():
             raise UsageError(f"no such file or folder: {p}")
+    walk = _Walk()
+    roots: list[Path] = []
+    for p in _unique_roots([_plain(p) for p in paths]):
         if p.is_dir():
-            files.extend(_walk(p, skipped))
-        elif p.is_file():
-            files.append(p)
-        else:
-            skipped.append((p, "not a regular file (broken symlink or device)"))
-    absolute = [p.absolute() for p in paths]
-    if len(absolute) == 1:
-        root = absolute[0] if absolute[0].is_dir() else absolute[0].parent
-    else:
-        root = Path(os.path.commonpath([a if a.is_dir() else a.parent for a in absolute]))
-    unique = sorted({f.absolute() for f in files}, key=lambda f: _relative(f, root))
-    return root, unique, skipped
+            if walk.root(p):
+                roots.append(p)
+        else:  # a file, or a FIFO, device or broken link that read_bytes names the reason for
+            walk.files.append((p, p.is_symlink()))
+            roots.append(p)
+    walk.follow_links()
+    root = _common_root(roots)
+    files, repeats = _one_per_file(walk.files, root)
+    skipped = [(p, why if same is None else f"{why} {_shown(same, root)}") for p, why, same in walk.skipped]
+    return root, files, skipped + repeats
+
+
+def _plain(path: Path) -> Path:
+    """`path` made absolute and without `.` or `..`, naming the same file or folder.
+
+    `c4/../c4` is the folder `c4`: it must be merged with `c4` and its files cited as
+    `doc.html`, not `../c4/doc.html`. Dropping `..` by text alone is wrong after a symlink
+    (`link/..` is the parent of the link's target), so then the resolved path is used.
+    """
+    absolute = path.absolute()
+    lexical = Path(os.path.normpath(absolute))
+    if lexical == absolute or os.path.realpath(lexical) == os.path.realpath(absolute):
+        return lexical
+    return Path(os.path.realpath(absolute))
+
+
+def _unique_roots(roots: list[Path]) -> list[Path]:
+    """Each root once, in an order that does not depend on the order they were given in.
+
+    A folder named twice (`c1 c1`, `c1 link-to-c1`) is walked once, under a name without
+    symlinks if it has one. Files named twice by different names are left to _one_per_file,
+    which says which copy is skipped.
+    """
+    unique: list[Path] = []
+    seen: set[Identity] = set()
+    for p in sorted(set(roots), key=lambda r: (os.path.realpath(r) != str(r), str(r))):
+        key = _identity(p) if p.is_dir() else None
+        if key is None or key not in seen:
+            unique.append(p)
+        if key is not None:
+            seen.add(key)
+    return unique
+
+
+def _common_root(roots: list[Path]) -> Path:
+    """The folder every file name is relative to: the root folder, or the folder the roots share."""
+    folders = [r if r.is_dir() else r.parent for r in roots]
+    return folders[0] if len(folders) == 1 else Path(os.path.commonpath(folders))
+
+
+def _one_per_file(found: list[tuple[Path, bool]], root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(files sorted by name, skipped copies): each file (by device and inode) once.
+
+    The name kept is the real one (not reached through a symlink), else the first in name
+    order, so the same corpus always gives the same index; each other name is skipped with
+    the name it repeats. A file that cannot be stat'ed or is not a regular file is kept:
+    read_bytes says why it is not read.
+    """
+    through_link: dict[Path, bool] = {}
+    for path, via_link in found:  # the very same path found twice (overlapping roots) is one file
+        through_link[path] = through_link.get(path, True) and via_link
+    first: dict[Identity, Path] = {}
+    files: list[Path] = []
+    repeats: list[tuple[Path, str]] = []
+    for path in sorted(through_link, key=lambda p: (through_link[p], _relative(p, root))):
+        key = _identity(path) if path.is_file() else None  # a FIFO or device: read_bytes says what it is
+        if key is not None and key in first:
+            repeats.append((path, f"same file as {_shown(first[key], root)}"))
+            continue
+        if key is not None:
+            first[key] = path
+        files.append(path)
+    files.sort(key=lambda f: _relative(f, root))
+    repeats.sort(key=lambda r: _relative(r[0], root))
+    return files, repeats
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -139,7 +275,23 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def decode(data: bytes) -> tuple[str | None, str | None]:
-    """(text, note): note is a warning (odd encoding) or, with text None, why the file is skipped."""
+    """(text, note): note is a warning (odd encoding) or, with text None, why the file is skipped.
+
+    Whatever the encoding, text that comes out largely as junk is a binary file: a byte-order
+    mark in front of random bytes decodes without error (as UTF-16) or with every other
+    character replaced (as UTF-8), and indexing that would only fill the index with mojibake.
+    """
+    text, note = _decoded(data)
+    if text is not None and not _mostly_text(text):
+        return None, _NOT_TEXT
+    return text, note
+
+
+_NOT_TEXT = "binary file (not text in any known encoding)"
+
+
+def _decoded(data: bytes) -> tuple[str | None, str | None]:
+    """decode() before the check that the text is text: the encoding chosen by BOM, NULs, UTF-8."""
     if data.startswith(codecs.BOM_UTF8):
         return _try(data, "utf-8-sig")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -153,17 +305,14 @@ def decode(data: bytes) -> tuple[str | None, str | None]:
         for enc, zeros in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
             if zeros.count(0) >= 0.6 * max(1, len(zeros)):
                 text, _ = _try(data, enc)
-                if text is not None and _mostly_printable(text):
+                if text is not None and _mostly_text(text):
                     return text, f"decoded as {enc.upper()} (no byte-order mark)"
         return None, "binary file (contains NUL bytes)"
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
-    text = data.decode("cp1252", errors="replace")
-    if not _mostly_printable(text):
-        return None, "binary file (not text in any known encoding)"
-    return text, "not valid UTF-8; decoded as Windows-1252/Latin-1"
+    return data.decode("cp1252", errors="replace"), "not valid UTF-8; decoded as Windows-1252/Latin-1"
 
 
 def _try(data: bytes, encoding: str) -> tuple[str | None, str | None]:
@@ -173,12 +322,34 @@ def _try(data: bytes, encoding: str) -> tuple[str | None, str | None]:
         return data.decode(encoding, errors="replace"), f"invalid {encoding} bytes replaced"
 
 
-def _mostly_printable(text: str) -> bool:
-    sample = text[:8192]
-    if not sample:
-        return True
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd")
-    return bad <= 0.05 * len(sample)
+_JUNK_SHARE = 0.05  # real text with a few bad bytes or control codes stays far below this
+_JUNK_CATEGORIES = frozenset({"Cc", "Cn", "Co", "Cs"})  # control, unassigned, private use, surrogate
+_WINDOWS, _WINDOW = 8, 4096
+
+
+def _is_junk(ch: str) -> bool:
+    """Is this character one no text is made of? (A replacement character stands for a bad byte.)"""
+    if ch in "\t\n\r\f":
+        return False
+    return ch == "\ufffd" or unicodedata.category(ch) in _JUNK_CATEGORIES
+
+
+def _sample(text: str) -> str:
+    """At most 8 windows of 4,096 characters spread evenly over `text`.
+
+    Checking every character of a 20 MB file would take seconds; its first page alone would
+    miss a file that is text only at its start.
+    """
+    if len(text) <= _WINDOWS * _WINDOW:
+        return text
+    step = (len(text) - _WINDOW) // (_WINDOWS - 1)
+    return "".join(text[i * step : i * step + _WINDOW] for i in range(_WINDOWS))
+
+
+def _mostly_text(text: str) -> bool:
+    """Are at most 5% of the characters junk (see _is_junk)? The rule is the same for every encoding."""
+    sample = _sample(text)
+    return sum(map(_is_junk, sample)) <= _JUNK_SHARE * len(sample)
 
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder"))

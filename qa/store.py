@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import fcntl
 import json
 import os
@@ -23,13 +24,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import __version__
 from .chunk import chunk_documents
-from .config import IndexSettings
+from .config import IndexSettings, resolved_paths
 from .errors import IndexProblem, QAError
 from .records import Corpus, Passage
 from .safe_text import plural
@@ -82,31 +83,117 @@ class Index:
 
 @contextlib.contextmanager
 def build_lock(index_dir: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Exclusive lock on `index_dir`'s builds; a second builder waits and is told why."""
+    """Exclusive lock on `index_dir`'s builds; a second builder waits and is told why.
+
+    A build that fails (refused, no text, interrupted) removes the lock file and the parent
+    folders it created: a refused build must leave nothing in the user's folder. Unlinking a
+    lock file another builder may have open is safe only because every builder, once it holds
+    the lock, checks that the file it locked is still the one at the path (else it locks the
+    new one), and the file is only ever unlinked by the builder holding it.
+    """
     index_dir = Path(os.path.abspath(index_dir))  # "." has no name: the lock would be "..lock"
     lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    made: list[Path] = []  # folders this build created to hold the lock
     try:
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(lock_path, "a+")  # noqa: SIM115 - closed by the with below
+        fh, created = _acquire(lock_path, made, index_dir, notify)
     except OSError as exc:
+        _remove_folders(made)
         raise unwritable(index_dir, exc) from None
     with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if notify:
-                notify(f"another qa index is building {index_dir}; waiting for it to finish")
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        done = False
         try:
             yield
+            done = True
         finally:
+            if not done and created:
+                with contextlib.suppress(OSError):
+                    lock_path.unlink()  # still ours: we hold it (see above)
+                _remove_folders(made)
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+LOCK_TRIES = 100  # a lock file removed under a waiting builder is reopened; this bounds the retries
+
+
+def _acquire(lock_path: Path, made: list[Path], index_dir: Path, notify: Callable[[str], None] | None) -> tuple[IO[str], bool]:
+    """(the locked lock file, whether this build created it); folders created on the way go into `made`."""
+    told = False
+    for _ in range(LOCK_TRIES):
+        made += _make_folders(lock_path.parent)
+        fh, created = _open_lock(lock_path)
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if notify and not told:
+                    notify(f"another qa index is building {index_dir}; waiting for it to finish")
+                    told = True
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            if _is_current(fh, lock_path):
+                return fh, created
+        except BaseException:
+            fh.close()
+            raise
+        fh.close()  # a failed build removed the file we waited on: lock the one now at the path
+    raise OSError(errno.EAGAIN, "the build lock kept changing", str(lock_path))
+
+
+def _open_lock(lock_path: Path) -> tuple[IO[str], bool]:
+    """The lock file opened for writing, and whether this call created it."""
+    try:
+        return open(lock_path, "x+"), True  # closed by build_lock
+    except FileExistsError:
+        return open(lock_path, "a+"), False
+
+
+def _is_current(fh: IO[str], lock_path: Path) -> bool:
+    """Is the locked file still the one at `lock_path` (not unlinked by a build that failed)?"""
+    try:
+        there = os.stat(lock_path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fh.fileno())
+    return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; the ones this call created, outermost first."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if p.is_dir():
+            break
+        missing.append(p)
+    made = []
+    for p in reversed(missing):
+        try:
+            p.mkdir()
+        except FileExistsError:
+            if not p.is_dir():
+                raise
+            continue  # another builder made it meanwhile: theirs
+        made.append(p)
+    return made
+
+
+def _remove_folders(made: list[Path]) -> None:
+    """Remove the folders a failed build created, innermost first, if nothing else went into them."""
+    for p in reversed(made):
+        with contextlib.suppress(OSError):
+            p.rmdir()
 
 
 def unwritable(index_dir: Path, exc: OSError) -> IndexProblem:
     """The one-line error for an index that cannot be written where it should go."""
     why = exc.strerror or type(exc).__name__
     return IndexProblem(f"cannot write the index in {index_dir} ({why}); choose a writable folder with --index-dir")
+
+
+def unreplaceable(index_dir: Path) -> IndexProblem:
+    """The error for a folder that cannot be renamed away (EBUSY): writable, but not replaceable.
+
+    "Choose a writable folder" would send the user after permissions; what helps is a folder inside it.
+    """
+    return IndexProblem(f"cannot replace {index_dir} (it is a mount point or in use); choose a folder inside it with --index-dir")
 
 
 # every name a build writes into an index directory: a folder holding only these is ours
@@ -140,6 +227,14 @@ def check_replaceable(index_dir: Path) -> None:
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise IndexProblem(f"{index_dir} holds files that are not a qa index ({shown}); choose another --index-dir")
+    if os.path.ismount(index_dir):  # renaming it fails (EBUSY) after all the embedding: say so now
+        raise unreplaceable(index_dir)
+
+
+def check_buildable(target: Path, corpus_paths: Sequence[Path]) -> None:
+    """The checks build_index makes, made early: a refused rebuild is one line, not a promise and an error."""
+    check_outside_corpus(target, corpus_paths)
+    check_replaceable(real_target(target))
 
 
 def check_outside_corpus(index_dir: Path, paths: Sequence[Path]) -> None:
@@ -198,7 +293,12 @@ def _swap_in(tmp: Path, index_dir: Path) -> None:
     check_replaceable(index_dir)
     old = index_dir.parent / f".{index_dir.name}.{OLD_TAG}{os.getpid()}"
     if index_dir.exists():
-        index_dir.rename(old)
+        try:
+            index_dir.rename(old)
+        except OSError as exc:  # a bind mount ismount() misses, or a folder the system holds
+            if exc.errno == errno.EBUSY:
+                raise unreplaceable(index_dir) from None
+            raise
     tmp.rename(index_dir)
     if _ours(old):
         shutil.rmtree(old, ignore_errors=True)
@@ -242,6 +342,7 @@ def build_index(
     started = time.perf_counter()
     index_dir = real_target(index_dir)
     check_outside_corpus(index_dir, paths)
+    check_replaceable(index_dir)  # before the lock: a refused build leaves no lock file in the user's folder
     with build_lock(index_dir, notify):
         _sweep_leftovers(index_dir)
         check_replaceable(index_dir)
@@ -352,7 +453,7 @@ def manifest_for(
         "index_kind": index_kind,  # "flat" (exact), "hnsw" (approximate), "qdrant-…"
         "chunk": settings.chunk.to_json(),
         "corpus": {
-            "paths": [str(Path(p).resolve()) for p in paths],
+            "paths": resolved_paths(paths),
             "root": corpus.root,
             "fingerprint": fingerprint,
             "files": list(corpus.files),
@@ -419,11 +520,14 @@ _MANIFEST_TYPES: dict[str, type] = {
 
 
 def rebuild_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str:
+    """The command that repairs the index: `qa index` rebuilds a damaged index of ours (quoted to paste)."""
+    import shlex
+
     corpus = (manifest or {}).get("corpus")
     recorded = corpus.get("paths") if isinstance(corpus, dict) else None
-    paths = " ".join(p for p in recorded if isinstance(p, str)) if isinstance(recorded, list) else ""
+    paths = " ".join(shlex.quote(p) for p in recorded if isinstance(p, str)) if isinstance(recorded, list) else ""
     paths = paths or "PATH"
-    return f"rebuild it with: qa index {paths} --index-dir {index_dir}"
+    return f"rebuild it with: qa index {paths} --index-dir {shlex.quote(str(index_dir))}"
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -470,7 +574,7 @@ def staleness(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSe
     if manifest["chunk"] != settings.chunk.to_json():
         return "it was built with other chunking settings"
     recorded = manifest["corpus"].get("paths", [])
-    if sorted(recorded) != sorted(str(Path(p).resolve()) for p in paths):
+    if sorted(recorded) != resolved_paths(paths):
         return "it was built from other paths"
     try:
         if manifest["corpus"].get("fingerprint") != corpus_fingerprint(list(paths)):
@@ -480,39 +584,53 @@ def staleness(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSe
     return None
 
 
+class DamagedIndex(IndexProblem):
+    """A part of an index is missing, unreadable or disagrees with the rest.
+
+    `what` says which part and how, without the fix: `qa index` reports it before rebuilding.
+    """
+
+    def __init__(self, message: str, what: str) -> None:
+        super().__init__(message)
+        self.what = what
+
+
 def load_index(index_dir: Path) -> Index:
-    """Load and cross-check every part; raise IndexProblem naming the broken part."""
+    """Load and cross-check every part; raise IndexProblem (DamagedIndex for a part) naming the broken part."""
     from . import dense
     from .lexical import Bm25Index
 
     manifest = read_manifest(index_dir)
     hint = rebuild_hint(index_dir, manifest)
     try:
-        passages = [
-            Passage.from_json(json.loads(line))
-            for line in (index_dir / PASSAGES).read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
+        passages = _read_passages_file(index_dir / PASSAGES)
     except FileNotFoundError:
-        raise IndexProblem(f"{index_dir} lacks {PASSAGES}; {hint}") from None
+        raise DamagedIndex(f"{index_dir} lacks {PASSAGES}; {hint}", f"{PASSAGES} is missing") from None
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise IndexProblem(f"{index_dir / PASSAGES} is corrupt ({exc}); {hint}") from None
+        raise DamagedIndex(f"{index_dir / PASSAGES} is corrupt ({exc}); {hint}", f"{PASSAGES} is corrupt") from None
     try:
         vectors = dense.load(index_dir / VECTORS)
-    except Exception as exc:  # faiss raises RuntimeError with C++ text for any bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IndexProblem(f"{index_dir / VECTORS} cannot be read ({first[:120]}); {hint}") from None
+    except Exception:  # faiss raises RuntimeError with C++ internals for any bad file: not for the user
+        raise _unreadable(index_dir, VECTORS, hint) from None
     try:
         bm25 = Bm25Index.load(index_dir / BM25_DIR)
-    except Exception as exc:
-        raise IndexProblem(f"{index_dir / BM25_DIR} cannot be read ({type(exc).__name__}); {hint}") from None
+    except Exception:
+        raise _unreadable(index_dir, BM25_DIR, hint) from None
     n = len(passages)
     if vectors.ntotal != n or manifest["counts"].get("passages") != n or bm25.size != n:
-        raise IndexProblem(
-            f"index {index_dir} is inconsistent: {plural(n, 'passage')}, {plural(vectors.ntotal, 'vector')}, "
-            f"{plural(bm25.size, 'BM25 row')}; {hint}"
-        )
+        counts = f"{plural(n, 'passage')}, {plural(vectors.ntotal, 'vector')}, {plural(bm25.size, 'BM25 row')}"
+        raise DamagedIndex(f"index {index_dir} is inconsistent: {counts}; {hint}", f"its parts disagree: {counts}")
     if vectors.d != manifest["dimension"]:
-        raise IndexProblem(f"index {index_dir} has vectors of size {vectors.d}, manifest says {manifest['dimension']}; {hint}")
-    index = Index(index_dir, manifest, passages, vectors, bm25)
-    return index
+        sizes = f"vectors of size {vectors.d}, manifest says {manifest['dimension']}"
+        raise DamagedIndex(f"index {index_dir} has {sizes}; {hint}", f"it has {sizes}")
+    return Index(index_dir, manifest, passages, vectors, bm25)
+
+
+def _read_passages_file(path: Path) -> list[Passage]:
+    return [Passage.from_json(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _unreadable(index_dir: Path, name: str, hint: str) -> DamagedIndex:
+    """A part that did not load: whether it is gone or damaged is all the user can act on."""
+    why = "damaged or truncated" if (index_dir / name).exists() else "missing"
+    return DamagedIndex(f"{index_dir / name} cannot be read ({why}); {hint}", f"{name} is {why}")

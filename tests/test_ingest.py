@@ -3,11 +3,13 @@ the general rules hold on synthetic pages (property tests with hypothesis)."""
 
 from __future__ import annotations
 
+import os
+import random
 import re
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, words_in_lines
+from conftest import SEEDS, SMALL_DOCS, words_in_lines, write_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,6 +133,97 @@ def test_encodings_and_binaries(tmp_path: Path) -> None:
     assert set(reasons) == {"image.txt", "nul.txt", "empty.md"}
     assert "binary" in reasons["image.txt"] and "empty" in reasons["empty.md"]
     assert any(w.startswith("latin.txt:") for w in corpus.warnings)
+
+
+def _junk(bom: bytes, seed: int) -> bytes:
+    """A byte-order mark, then 3,000 random bytes without NULs (which alone would say binary)."""
+    rng = random.Random(seed)
+    return bom + bytes(rng.randrange(1, 256) for _ in range(3000))
+
+
+@pytest.mark.parametrize("bom", [b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"], ids=["utf-8", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_binary_behind_a_byte_order_mark_is_skipped(tmp_path: Path, bom: bytes, seed: int) -> None:
+    data = _junk(bom, seed)
+    assert decode(data)[0] is None and "binary file" in (decode(data)[1] or "")
+    (tmp_path / "ok.txt").write_text(SMALL_DOCS["alpaca.txt"], encoding="utf-8")
+    (tmp_path / "junk.txt").write_bytes(data)
+    corpus = load_corpus([tmp_path])
+    assert [s.reason.split(" (")[0] for s in corpus.skipped if s.path == "junk.txt"] == ["binary file"]
+    assert {d.path for d in corpus.documents} == {"ok.txt"} and not corpus.warnings
+
+
+# real text, odd but readable -> words it must decode to
+REAL_TEXTS = {
+    "a few bad bytes": (("Puno is on Lake Titicaca. " * 20).encode() + b"\xff\x81\x8d the end.\n", "Puno is on Lake Titicaca."),
+    "bad bytes after a BOM": (b"\xef\xbb\xbf" + ("Cusco was the Inca capital. " * 20).encode() + b"\xc3\x28 more.\n", "Inca capital"),
+    "latin-1": ("Arequipa está en el sur del Perú, cerca del volcán. Ñandú, año.".encode("latin-1"), "cerca del volcán"),
+    "utf-16 with a BOM": ("Puno is on the shore of Lake Titicaca. Café, año.".encode("utf-16"), "Café, año"),
+    "utf-16-be without a BOM": ("Vicuñas graze near Arequipa at 4,000 metres.".encode("utf-16-be"), "Vicuñas graze"),
+    "emoji": ("Llamas 🦙 on the mountain 🏔️ at dawn 🌄 with alpacas 🦙🦙.".encode(), "🦙🦙"),
+    "cjk": ("秘鲁的首都是利马。的的喀喀湖位于秘鲁和玻利维亚之间。ペルーの首都はリマです。".encode(), "ペルーの首都"),
+    "cjk as utf-16": ("秘鲁的首都是利马。的的喀喀湖位于秘鲁和玻利维亚之间。".encode("utf-16"), "玻利维亚"),
+    "tabs, form feeds and a bell": (b"Page one\tcolumn\f\nPage two \x07 text about rivers in the south.\r\n", "rivers in the south"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_TEXTS))
+def test_real_text_is_not_taken_for_binary(name: str) -> None:
+    data, words = REAL_TEXTS[name]
+    text, note = decode(data)
+    assert text is not None and words in text, note
+
+
+def test_symlink_to_a_corpus_file_is_read_once_under_its_real_name(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    outside = write_corpus(tmp_path / "elsewhere", {"far.txt": SMALL_DOCS["volcano.md"]})
+    os.symlink("volcano.md", corpus / "a-copy.md")  # sorts before the file it points at
+    os.symlink("../volcano.md", corpus / "sub" / "again.md")
+    os.link(corpus / "alpaca.txt", corpus / "hard.txt")  # the same inode under a second real name
+    os.symlink(outside / "far.txt", corpus / "far.txt")  # outside the corpus: read once, by its link
+    got = load_corpus([corpus])
+    assert got.files == ("alpaca.txt", "far.txt", "sub/rail.txt", "volcano.md")
+    reasons = {s.path: s.reason for s in got.skipped}
+    assert reasons == {"a-copy.md": "same file as volcano.md", "sub/again.md": "same file as volcano.md", "hard.txt": "same file as alpaca.txt"}
+    assert load_corpus([corpus / "a-copy.md", corpus / "volcano.md"]).files == ("volcano.md",)
+
+
+def test_folder_symlink_is_skipped_for_its_real_folder(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c", {"real/inner.txt": SMALL_DOCS["alpaca.txt"]})
+    os.symlink("real", corpus / "alias")  # "alias" sorts before "real"
+    os.symlink("..", corpus / "real" / "up")
+    got = load_corpus([corpus])
+    assert got.files == ("real/inner.txt",) and [d.path for d in got.documents] == ["real/inner.txt"]
+    reasons = {s.path: s.reason for s in got.skipped}
+    assert reasons["alias"] == "same folder as real" and reasons["real/up"].startswith("symlink loop")
+    assert len(reasons) == 2
+
+
+@pytest.mark.parametrize("extra", ["{c}", "{c}/../{c}", "./{c}/", "{c}/sub/..", "link"])
+def test_a_root_given_twice_is_read_once_under_its_plain_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "c4")
+    os.symlink("c4", tmp_path / "link")
+    alone = load_corpus(["c4"])
+    both = load_corpus(["c4", extra.format(c="c4")])
+    assert both.files == alone.files == ("alpaca.txt", "sub/rail.txt", "volcano.md")
+    assert both.documents == alone.documents and both.root == alone.root == str(tmp_path / "c4")
+    assert not both.skipped
+
+
+def test_a_root_with_dots_is_the_plain_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "c4")
+    dotted = load_corpus(["c4/../c4"])
+    assert dotted.root == str(tmp_path / "c4") and dotted == load_corpus(["c4"])
+
+
+def test_fifo_named_directly_says_it_is_a_fifo(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    os.mkfifo(corpus / "pipe.txt")
+    in_folder = {s.path: s.reason for s in load_corpus([corpus]).skipped}
+    direct = {s.path: s.reason for s in load_corpus([corpus / "pipe.txt"]).skipped}
+    assert direct == in_folder == {"pipe.txt": "not a regular file (a FIFO)"}
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:

@@ -58,11 +58,14 @@ def read_questions(path: Path) -> list[Row]:
         raise UsageError(f"no such file: {path}") from None
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    text, note = decode(data)  # as documents are read: a BOM, UTF-16, Latin-1
-    if text is None:
-        raise UsageError(f"cannot read {path}: {note}")
-    if note:
+    try:
+        text = data.decode("utf-8-sig")  # a NUL or control character is a bad row, not a bad file
+    except UnicodeDecodeError:
+        decoded, note = decode(data)  # as documents are read: UTF-16, Latin-1
+        if decoded is None:
+            raise UsageError(f"cannot read {path}: {note}") from None
         notify(f"warning: {path}: {note}")
+        text = decoded
     if suffix == ".txt":
         # one question a line; blank lines separate, they are not questions
         return [Row(str(n), line.strip(), line=n) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]

@@ -36,6 +36,10 @@ SKIPPED = {
     "broken.txt": "cannot read",
     "sub/loop": "symlink loop",
     "denied.txt": "permission denied",
+    "dup.txt": "same file as good.txt",  # a symlink to a file of the corpus: indexed once
+    "alias": "same folder as many",  # a symlink to a folder of the corpus, sorting before it
+    "bom8.txt": "binary file",  # random bytes behind a byte-order mark
+    "bom16.txt": "binary file",
 }
 # file -> words its passages must contain after decoding
 INDEXED = {
@@ -111,6 +115,11 @@ def make_corpus(root: Path) -> Path:
     os.symlink("..", corpus / "sub" / "loop")  # a folder loop
     os.symlink("self.txt", corpus / "self.txt")  # a file that points at itself
     os.symlink("nowhere.txt", corpus / "broken.txt")
+    os.symlink("good.txt", corpus / "dup.txt")
+    os.symlink("many", corpus / "alias")
+    junk = bytes(range(1, 256)) * 12  # no NUL, which alone would say binary
+    (corpus / "bom8.txt").write_bytes(b"\xef\xbb\xbf" + junk)
+    (corpus / "bom16.txt").write_bytes(b"\xff\xfe" + junk)
     animals = "llama alpaca vicuna guanaco condor puma viscacha chinchilla".split()
     many = corpus / "many"
     many.mkdir()
@@ -217,6 +226,23 @@ def test_a_huge_passage_is_shown_cut_in_the_terminal_and_whole_in_json(built: di
     assert code == 0 and jcode == 0, err
     assert out.count("x") < 10_000 and "more" in out and "characters;" in out  # cut, and says so
     assert any("x" * 100_000 in h["text"] for h in json.loads(jout)["hits"])
+
+
+def test_a_folder_named_twice_is_indexed_once_with_plain_citations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "c4", {"good.txt": SMALL_DOCS["alpaca.txt"]})
+    code, out, err = run_cli(["index", "c4", "c4/../c4", "--index-dir", "idx"])
+    assert code == 0 and out.startswith("Indexed 1 file "), out + err
+    code, out, err = run_cli(["search", "alpacas in Puno", "--index-dir", "idx", "--json"])
+    assert code == 0, err
+    assert [h["path"] for h in json.loads(out)["hits"]] == ["good.txt"]
+    # the folder named once is the same corpus: the same index, current, without --index-dir too
+    code, out, err = run_cli(["search", "alpacas in Puno", "-c", "c4", "--index-dir", "idx", "--json"])
+    assert code == 0, err
+    monkeypatch.setenv("QA_HOME", str(tmp_path / "home"))
+    assert run_cli(["index", "c4/../c4", "c4"])[0] == 0
+    code, out, err = run_cli(["search", "alpacas in Puno", "-c", "c4", "--json"])
+    assert code == 0 and [h["path"] for h in json.loads(out)["hits"]] == ["good.txt"], err
 
 
 def test_chmod_000_file_is_skipped(tmp_path: Path) -> None:

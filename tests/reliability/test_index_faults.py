@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import errno
 import json
 import os
 import re
+import shlex
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import pytest
 from conftest import ROOT, run_cli, write_corpus
 
 from qa.config import IndexSettings
-from qa.store import MANIFEST, PASSAGES, VECTORS, build_index, load_index
+from qa.store import MANIFEST, PASSAGES, VECTORS, build_index, build_lock, load_index
 
 QUESTION = "How many animals did the herd in Puno count?"
 
@@ -93,8 +96,149 @@ def test_damaged_index_is_refused_with_the_fix(good: Path, tmp_path: Path, capsy
         code, out, err = run_cli([*command, "--index-dir", str(broken)], capsys)
         assert code == 2 and out == "", (case, out)
         assert err.count("\n") == 1 and "Traceback" not in err
+        assert "faiss::" not in err and "/project/" not in err, err  # a reason, not FAISS's C++ internals
         assert fragment in err, err
         assert re.search(r"qa index \S+ --index-dir " + re.escape(str(broken)), err), err
+
+
+def _corpus_of(index_dir: Path) -> Path:
+    return Path(json.loads((index_dir / MANIFEST).read_text())["corpus"]["paths"][0])
+
+
+# damage a current manifest says nothing about: only loading the index finds it
+UNDER_A_CURRENT_MANIFEST = {"faiss-truncated", "faiss-empty", "passages-vs-vectors", "passages-corrupt", "other-dimension", "bm25-missing"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_the_fix_ask_gives_repairs_the_index(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str) -> None:
+    """The command a load error recommends really repairs: `qa index` rebuilds a damaged index of
+    ours, saying why in one line, instead of calling it up to date (which left ask failing)."""
+    broken = tmp_path / "idx"
+    shutil.copytree(good, broken)
+    DAMAGE[case][0](broken)
+    code, _, err = run_cli(["ask", QUESTION, "--index-dir", str(broken)], capsys)
+    fix = re.search(r"with: (qa index .*)$", err.strip())
+    assert code == 2 and fix, err
+    argv = [str(_corpus_of(good)) if a == "PATH" else a for a in shlex.split(fix.group(1))]
+    code, out, err = run_cli(argv[1:], capsys)
+    assert code == 0 and "up to date" not in out and "Indexed" in out, (out, err)
+    if case in UNDER_A_CURRENT_MANIFEST:
+        assert err.count("\n") == 1 and f"index {broken} is damaged (" in err and err.rstrip().endswith(": rebuilding"), err
+    code, out, err = run_cli(["ask", QUESTION, "--index-dir", str(broken), "--json"], capsys)
+    assert code == 0 and json.loads(out)["answer"] == "340", err
+
+
+@pytest.mark.slow
+def test_damaged_index_holding_user_files_is_refused_not_rebuilt(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rebuilding replaces the folder: with a file of the user's in it, refuse in one line (no "rebuilding" first)."""
+    broken = tmp_path / "idx"
+    shutil.copytree(good, broken)
+    DAMAGE["faiss-truncated"][0](broken)
+    (broken / "notes.txt").write_text("mine", encoding="utf-8")
+    code, out, err = run_cli(["index", str(_corpus_of(good)), "--index-dir", str(broken)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, (out, err)
+    assert "not a qa index (notes.txt)" in err and "rebuilding" not in err
+    assert (broken / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.slow
+def test_refused_build_leaves_no_lock_file(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Neither a refused target nor a corpus with no text leaves a .<name>.lock (or a folder made for it)."""
+    user = tmp_path / "userdir"
+    user.mkdir()
+    (user / "thesis.txt").write_text("mine", encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_cli(["index", str(_corpus_of(good)), "--index-dir", str(user)], capsys)
+    assert code == 2 and "not a qa index (thesis.txt)" in err, err
+    code, _, err = run_cli(["index", str(empty), "--index-dir", str(tmp_path / "new" / "deep" / "idx")], capsys)
+    assert code == 2 and "no text to index" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["empty", "userdir"] and os.listdir(user) == ["thesis.txt"]
+
+
+def test_failed_build_drops_its_lock_file_and_builders_still_exclude(tmp_path: Path) -> None:
+    """A failed build unlinks the lock file it created, while a second builder waits on that file;
+    the second must then lock the file now at the path, so a third still waits for it."""
+    target = tmp_path / "idx"
+    lock_path = tmp_path / ".idx.lock"
+    inside: list[str] = []
+    most = [0]
+    a_in, b_waits, c_waits = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def build(name: str, waiting: threading.Event | None, body: Callable[[], None]) -> None:
+        try:
+            with build_lock(target, notify=lambda _msg: waiting.set() if waiting else None):
+                inside.append(name)
+                most[0] = max(most[0], len(inside))
+                try:
+                    body()
+                finally:
+                    inside.remove(name)
+        except RuntimeError:
+            pass  # A's refusal
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    def refuse() -> None:
+        a_in.set()
+        assert b_waits.wait(30)
+        raise RuntimeError("refused")
+
+    a = threading.Thread(target=build, args=("A", None, refuse))
+    a.start()
+    assert a_in.wait(30)
+    b = threading.Thread(target=build, args=("B", b_waits, lambda: c_waits.wait(10)))
+    b.start()
+    a.join(30)
+    c = threading.Thread(target=build, args=("C", c_waits, lambda: None))
+    c.start()
+    for t in (b, c):
+        t.join(30)
+    assert not errors and most[0] == 1 and c_waits.is_set(), "C went in while B held the lock"
+    assert lock_path.exists()  # B and C succeeded: theirs stays, as after any build
+
+    fresh = tmp_path / "other"
+    with pytest.raises(RuntimeError), build_lock(fresh):
+        raise RuntimeError("refused")
+    assert not (tmp_path / ".other.lock").exists()
+    with pytest.raises(RuntimeError), build_lock(target):
+        raise RuntimeError("refused")
+    assert lock_path.exists(), "a lock file this build did not create is left alone"
+
+
+@pytest.mark.slow
+def test_mount_point_index_dir_is_refused_before_building(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mount point cannot be renamed away: refuse it up front, naming that cause and the way out."""
+    place = tmp_path / "mnt"
+    place.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == place or real(p))
+    code, out, err = run_cli(["index", str(_corpus_of(good)), "--index-dir", str(place)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert f"cannot replace {place} (it is a mount point or in use); choose a folder inside it with --index-dir" in err
+    assert os.listdir(tmp_path) == ["mnt"] and os.listdir(place) == []
+
+
+@pytest.mark.slow
+def test_folder_that_cannot_be_renamed_names_the_cause(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """EBUSY on the swap (a bind mount ismount misses) is "cannot replace", not "choose a writable folder"."""
+    index = tmp_path / "idx"
+    shutil.copytree(good, index)
+    real_rename = Path.rename
+
+    def busy(self: Path, target: Path) -> Path:
+        if self == index:
+            raise OSError(errno.EBUSY, "Device or resource busy", str(self))
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", busy)
+    code, out, err = run_cli(["index", str(_corpus_of(good)), "--index-dir", str(index), "--force", "-q"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert f"cannot replace {index} (it is a mount point or in use)" in err and "writable" not in err
+    assert load_index(index).passages, "the index is left as it was"
+    assert not list(tmp_path.glob(".idx.tmp-*"))
 
 
 @pytest.mark.slow
