@@ -16,6 +16,7 @@ from format_docs import (
     DOCX_FOOTER,
     DOCX_HEADER,
     HTML_BOILERPLATE,
+    HTML_PAGE,
     PDF_PAGES,
     RUNNING_HEADER,
     make_docx,
@@ -26,7 +27,7 @@ from format_docs import (
 from qa.chunk import chunk_documents
 from qa.clean import normalize_line
 from qa.config import default_settings
-from qa.formats import extract, to_documents
+from qa.formats import extract, file_lines, to_documents
 from qa.formats.pdf import drop_running_lines
 from qa.ingest import load_corpus, source_lines
 from qa.records import Passage, Source, place
@@ -145,6 +146,38 @@ def test_html_main_text_metadata_and_headings(tmp_path: Path) -> None:
     assert doc.section_at(doc.text.index("Acora")) == "What comes next"
 
 
+def test_html_blocks_know_the_file_lines_they_stand_on(tmp_path: Path) -> None:
+    raw = HTML_PAGE.splitlines()
+    ex = _extracted(make_html(tmp_path / "page.html"))
+    assert len(ex.file_lines) == len(ex.lines)
+    for block, pieces in zip(ex.lines, ex.file_lines, strict=True):
+        assert " ".join(words for _, words in pieces) == " ".join(block.split())  # nothing lost or added
+        for no, words in pieces:
+            assert all(w in raw[no - 1] for w in words.split() if w != "|"), (no, words)
+    rosa = next(pieces for pieces in ex.file_lines if "Rosa" in pieces[-1][1])
+    assert [no for no, _ in rosa] == [17, 18]  # a paragraph wrapped over two lines of the file
+    assert file_lines(HTML_PAGE.encode(), "page.html")[0][17] == rosa[-1][1]  # what the locator aligns with
+
+
+def test_a_minified_page_points_at_its_one_line() -> None:
+    page = "<html><body><main><h1>Minified page</h1><p>" + "All of it on one line. " * 30 + "</p><p>A second paragraph, also long enough to count as text here.</p></main></body></html>"
+    ex, why = extract(page.encode(), "min.html")
+    assert ex is not None, why
+    assert {no for pieces in ex.file_lines for no, _ in pieces} == {1}
+    assert to_documents(ex, "min.html")[0].spans[0].line == 1
+
+
+def test_deeply_nested_markup_does_not_exhaust_the_stack() -> None:
+    from qa.formats.html import page_text
+
+    def nested(depth: int) -> bytes:
+        return ("<html><body>" + "<div>" * depth + "Deep words\n here" + "</div>" * depth + "</body></html>").encode()
+
+    text, where = page_text(nested(200))
+    assert text == "Deepwordshere" and where[-1] == where[0] + 1
+    page_text(nested(20_000))  # whatever the parser keeps of it, no RecursionError
+
+
 def test_docx_paragraphs_lists_tables_without_header_footer(tmp_path: Path) -> None:
     ex = _extracted(make_docx(tmp_path / "memo.docx"))
     assert "Pisac | maize | 310" in ex.lines
@@ -207,7 +240,12 @@ def _ask(index: Path, question: str, *options: str) -> dict:  # type: ignore[typ
 
 
 def _lines_hold(folder: Path, src: dict, text: str) -> bool:  # type: ignore[type-arg]
-    """Do the reported page and lines of `src` (extracted text of its file) contain `text`?"""
+    """Do the reported page and lines of `src` contain `text`? (HTML: the file's own lines, as
+    an editor shows them; PDF/DOCX: the extracted text of its file.)"""
+    if src["file"].endswith(".html"):
+        a, b = src["lines"]
+        raw = (folder / src["file"]).read_text(encoding="utf-8").splitlines()
+        return normalize_line(text) in " ".join(normalize_line(x) for x in raw[a - 1 : b])
     ex = _extracted(folder / src["file"])
     lines = list(ex.lines)
     if src["page"] is not None:

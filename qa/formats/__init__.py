@@ -103,18 +103,23 @@ def to_documents(ex: Extracted, path: str) -> list[Document]:
     first heading, else its name; the body keeps every line, the title line included, so
     nothing of the file goes missing from the index.
     """
-    lines: list[Line] = []
-    blank = False
-    for no, raw in enumerate(ex.lines, start=1):
-        text = normalize_line(raw)
-        if not text:
-            blank = True
-            continue
-        lines.append(Line(no, text, blank))
+    if ex.file_lines:  # HTML: each block a paragraph of the pieces that stand on each file line
+        paras = [Para([Line(no, normalize_line(words), False) for no, words in pieces]) for pieces in ex.file_lines if pieces]
+        if not paras:
+            return []
+    else:
+        lines: list[Line] = []
         blank = False
-    if not lines:
-        return []
-    paras = [Para([line]) for line in lines] if ex.flowed else paragraphs(lines, markdown=False)
+        for no, raw in enumerate(ex.lines, start=1):
+            text = normalize_line(raw)
+            if not text:
+                blank = True
+                continue
+            lines.append(Line(no, text, blank))
+            blank = False
+        if not lines:
+            return []
+        paras = [Para([line]) for line in lines] if ex.flowed else paragraphs(lines, markdown=False)
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     title = ex.title or (ex.headings[0][1] if ex.headings else None) or stem
     doc = build_document(Article(title, None, ex.byline, ex.date, paras), path, 1, stem)
@@ -125,8 +130,15 @@ def to_documents(ex: Extracted, path: str) -> list[Document]:
     first_offset = {}
     for span in doc.spans:
         first_offset.setdefault(span.line, span.start)
-    headings = tuple((first_offset[line], h) for line, h in ex.headings if line in first_offset)
+    headings = tuple((first_offset[line], h) for line, h in _heading_lines(ex) if line in first_offset)
     return [replace(doc, page_starts=ex.page_starts, headings=headings)]
+
+
+def _heading_lines(ex: Extracted) -> list[tuple[int, str]]:
+    """The headings with the line numbers the document's spans use (the file's, for HTML)."""
+    if not ex.file_lines:
+        return list(ex.headings)
+    return [(ex.file_lines[i - 1][0][0], h) for i, h in ex.headings if ex.file_lines[i - 1]]
 
 
 def file_lines(data: bytes, name: str) -> tuple[list[str], tuple[int, ...]] | None:
@@ -134,4 +146,11 @@ def file_lines(data: bytes, name: str) -> tuple[list[str], tuple[int, ...]] | No
     ex, _ = extract(data, name)
     if ex is None:
         return None
+    if ex.file_lines:  # HTML: the article's words on the file's own lines (blocks sharing one: a blank line apart, as in the text)
+        on_line: dict[int, list[str]] = {}
+        for pieces in ex.file_lines:
+            for no, words in pieces:
+                on_line.setdefault(no, []).append(normalize_line(words))
+        last = max(on_line, default=0)
+        return ["\n\n".join(on_line.get(no, [])) for no in range(1, last + 1)], ()
     return [normalize_line(line) for line in ex.lines], ex.page_starts

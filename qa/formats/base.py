@@ -23,6 +23,9 @@ class Extracted:
     # 1-based line each page starts at (PDF); empty for formats without pages
     page_starts: tuple[int, ...] = ()
     headings: tuple[tuple[int, str], ...] = ()  # (1-based line, heading text), in order
+    # HTML: for each line above, its words grouped by the line of the file they stand on,
+    # ((file line, words), ...); empty when lines are not the file's (PDF pages, Word)
+    file_lines: tuple[tuple[tuple[int, str], ...], ...] = ()
     # True: each line is a paragraph (HTML, DOCX); False: lines are a page's wrapped lines (PDF)
     flowed: bool = True
     title: str | None = None
