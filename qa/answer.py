@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .values import VALUE_KINDS, canonical, compatible, find_values
+from .values import VALUE_KINDS, canonical, compatible, find_values, unit_of
 from .errors import QAError
 from .values import normalize_answer as squad_normalize
 from .reader import Reader, Reading
@@ -41,6 +41,7 @@ MAX_CONFLICTS = 5
 MAX_VALUE_EXTRA_WORDS = 3  # "at least 60 people" still states one figure
 MIN_VALUE_PRIOR = 0.5  # "thousands", "one of them": not a figure a source stands by
 SPANS_CONSIDERED = 40  # reader spans looked at per question (best first)
+PARAGRAPH_BREAK = "\n\n"  # how documents join paragraphs (qa.clean.build_document)
 
 _READER: Reader | None = None
 
@@ -227,8 +228,8 @@ def distinct_answers(reading: Reading, hits: Sequence[Hit], calibration: dict[st
     for span in reading.spans[:SPANS_CONSIDERED]:
         text = hits[span.passage].passage.text
         a, b = trim_span(text, span.start, span.end)
-        if a >= b:
-            continue
+        if a >= b or PARAGRAPH_BREAK in text[a:b]:
+            continue  # an answer stands inside one paragraph: "Rex.\n\nThe owl is named Hoo" is two
         span = ReaderSpan(span.passage, a, b, span.score)
         key = answer_key(text[a:b])
         g = by_key.setdefault(key, _Group(key, []))
@@ -289,6 +290,8 @@ def _rivals(groups: Sequence[_Group], reading: Reading, hits: Sequence[Hit], thr
             continue
         if not {hits[s.passage].passage.doc_id for s in g.spans} - best_docs:
             continue  # one article listing several figures is not a disagreement
+        if unit_of(v[1]) != unit_of(kind[1]) and unit_of(v[1]) and unit_of(kind[1]):
+            continue  # "346 kilometres" (a river) and "330 metres" (a tower) are not one figure
         if any(compatible(v[1], s, kind[0]) for s in shown):
             continue
         shown.append(v[1])
@@ -333,7 +336,9 @@ def answer_one(question: str, hits: Sequence[Hit], reading: Reading, locator: An
     cited = {s.passage for s in top.spans}
     first = candidate(top)
     sources = first.sources + tuple(excerpt(i) for i in range(len(hits)) if i not in cited)
-    rivals = _rivals(groups, reading, hits, threshold, calibration)
+    # a rival must be confident enough to be an answer by the calibrated threshold, whatever
+    # --min-score lets through: --min-score 0 asks for answers, not for every figure to disagree
+    rivals = _rivals(groups, reading, hits, max(threshold, float(calibration["abstain_below"])), calibration)
     conflicts = (first, *(candidate(g) for g in rivals[: MAX_CONFLICTS - 1])) if rivals else ()
     return Answer(
         question=question,

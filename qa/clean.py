@@ -128,6 +128,8 @@ _INLINE_BYLINE = re.compile(r"^(?P<title>.{8,300}?)\s+[/|–—]\s+(?P<by>[Bb][Y
 _BYLINE = re.compile(r"^(?:by|written by|words by|author:?)\s+\S.{0,100}$", re.I)
 _NAME_WORD = re.compile(r"^(?:[A-ZÀ-Þ][\w’'.-]*|[A-Z]\.(?:[A-Z]\.)*|de|del|la|da|van|von|y|e|and|&)$")
 _TERMINAL = re.compile(r"[.!?:;…\"”’')\]]$")
+_SHORT_WRAP = 100  # longest line a hard wrap leaves (editors and mail wrap at 72-80)
+_ENDS_MID_SENTENCE = re.compile(r"(?:^|\s)(?:a|an|the|of|in|on|at|to|for|by|with|from|and|or|but|that|which|who|as|than|its|their|his|her|our|is|was|are|were|be|has|had|have)$|,$", re.IGNORECASE)
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _MD_BLOCK = re.compile(r"^(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|```|\|)")
 
@@ -216,7 +218,12 @@ def _continues(prev: Line, line: Line, width: int | None, markdown: bool) -> boo
     starts_lower = line.text[:1].islower()
     if width is not None:
         return starts_lower or len(prev.text) >= 0.7 * width
-    return starts_lower and not line.blank_before or (starts_lower and len(words(prev.text)) >= 8)
+    if line.blank_before:
+        return starts_lower and len(words(prev.text)) >= 8
+    # no blank line between: a lower-case start continues; so does a line after a sentence cut
+    # off mid-way by a wrap ("…opened in the town of" / "Springfield by …") in a file too short
+    # to measure its wrap width — a line of eight words or more, of wrap length, not a title
+    return starts_lower or (len(words(prev.text)) >= 8 and len(prev.text) <= _SHORT_WRAP and _ENDS_MID_SENTENCE.search(prev.text) is not None)
 
 
 def paragraphs(lines: Sequence[Line], markdown: bool) -> list[Para]:

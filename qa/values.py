@@ -155,6 +155,24 @@ def date_parts(text: str) -> tuple[int | None, int | None, int | None]:
     return (int(year.group(1)) if year else None, month, int(day.group(1)) if day else None)
 
 
+_UNIT_NAMES = {"km": "kilometre", "m": "metre", "cm": "centimetre", "mm": "millimetre", "mi": "mile", "ft": "foot", "feet": "foot",
+               "kg": "kilogram", "kilo": "kilogram", "lb": "pound", "ton": "tonne", "ha": "hectare", "°c": "degree celsius", "°f": "degree fahrenheit"}
+
+
+def unit_of(value: str) -> str | None:
+    """The unit of measurement a number states ("346 kilometres" → "kilometre", "5 km" too),
+    None for a bare count: two figures in different units are not two claims about one thing."""
+    m = _UNIT_TAIL.search(value.strip())
+    if m is None:
+        return None
+    unit = " ".join(m.group(0).casefold().rstrip(".").split())
+    unit = unit.replace("meter", "metre").replace("liter", "litre")
+    first, *rest = unit.split()
+    first = first[:-2] if first == "inches" else first[:-1] if first.endswith("s") and len(first) > 3 else first
+    unit = " ".join([first, *rest])
+    return _UNIT_NAMES.get(unit, unit)
+
+
 def compatible(a: str, b: str, kind: str) -> bool:
     """Can two answers both be true of one thing? "Dec 7" and "December 7, 2022" can (one is
     less specific); "December 7" and "January 9" cannot. Other kinds: equal keys only."""

@@ -94,6 +94,20 @@ def test_half_a_pair_of_marks_is_not_part_of_the_answer(span: str, kept: str) ->
     assert span[a:b] == kept
 
 
+def test_an_answer_never_crosses_a_paragraph_break() -> None:
+    from types import SimpleNamespace
+
+    from qa.answer import distinct_answers
+    from qa.reader import Reading, Span
+
+    text = "The cat is named Rex.\n\nThe owl is named Hoo."
+    hits = [SimpleNamespace(passage=SimpleNamespace(text=text), rank=1)]
+    across, inside = (text.index("Rex"), text.index("Hoo") + 3), (text.index("Hoo"), text.index("Hoo") + 3)
+    reading = Reading(spans=(Span(0, *across, 5.0), Span(0, *inside, 4.0)), null_score=0.0, log_z=6.0)
+    groups = distinct_answers(reading, hits, {"weights": [0.0] * 4, "bias": 0.0})  # type: ignore[arg-type]
+    assert [text[g.best.start : g.best.end] for g in groups] == ["Hoo"]
+
+
 def test_align_maps_passage_offsets_to_lines() -> None:
     lines = ["Title", "", "First sentence here. Second", "sentence wraps.", "caption dropped", "Third line."]
     text = "Second sentence wraps.\n\nThird line."
@@ -204,6 +218,32 @@ def test_sources_that_disagree_are_all_shown(tmp_path: Path) -> None:
     root2 = write_corpus(tmp_path / "c2", one)
     single = Engine.open([root2], tmp_path / "idx2", build_missing=True).ask("How many people died in the north?")
     assert not single.conflicts
+    # --min-score lowers what is answered, not what counts as a source that disagrees
+    assert len(engine.ask("How many people died in the protests?", min_score=0.0).conflicts) == 2
+
+
+@pytest.mark.slow
+def test_figures_in_other_units_or_of_other_things_are_no_disagreement(tmp_path: Path) -> None:
+    from qa.engine import Engine
+
+    docs = {
+        "tower.txt": "The tower\n\nThe radio tower on the hill is 330 metres tall and was finished in 1974.\n",
+        "river.txt": "The river\n\nThe river that flows past the hill is 346 kilometres long.\n",
+    }
+    engine = Engine.open([write_corpus(tmp_path / "c", docs)], tmp_path / "idx", build_missing=True)
+    for min_score in (None, 0.0):
+        answer = engine.ask("How tall is the tower?", min_score=min_score, answers=3)
+        assert not answer.conflicts, [c.text for c in answer.conflicts]
+
+
+@pytest.mark.parametrize(
+    "a, b, same",
+    [("330 metres", "346 kilometres", False), ("5 km", "5 kilometres", True), ("20 degrees celsius", "20 °C", True), ("56", "60", True)],
+)
+def test_units_of_figures(a: str, b: str, same: bool) -> None:
+    from qa.values import unit_of
+
+    assert (unit_of(a) == unit_of(b) or unit_of(a) is None or unit_of(b) is None) == same
 
 
 @pytest.mark.slow

@@ -86,6 +86,18 @@ def test_hard_wrapped_lines_are_joined(seeds) -> None:
     assert "\u00a0" not in doc.text
 
 
+def test_a_short_file_wrapped_mid_sentence_is_one_paragraph(tmp_path: Path) -> None:
+    """Too few lines to measure a wrap width: a line cut after "of" or a comma goes on, even
+    when the next line starts with a name; a short title and finished sentences do not."""
+    write_corpus(tmp_path / "c", {
+        "w.txt": "History of Widgets\n\nThe first widget factory was opened in the town of\nSpringfield by Marjorie Quill in the year 1911, and it\nproduced eight hundred widgets a day.\n",
+        "list.txt": "Things to pack\n\nA warm coat for the nights in the high Andes\nSun cream for the long days on the lake shore\n",
+    })
+    docs = {d.path: d.text for d in load_corpus([tmp_path / "c"]).documents}
+    assert docs["w.txt"] == "The first widget factory was opened in the town of Springfield by Marjorie Quill in the year 1911, and it produced eight hundred widgets a day."
+    assert docs["list.txt"].split("\n\n") == ["A warm coat for the nights in the high Andes", "Sun cream for the long days on the lake shore"]
+
+
 def test_every_seed_passage_is_in_its_lines(seeds) -> None:
     raw = {f: (SEEDS / f).read_text(encoding="utf-8") for f in seeds.files}
     for p in chunk_documents(seeds.documents, ChunkSettings()):
