@@ -260,12 +260,10 @@ class QaApp(App[None]):
     # ------------------------------------------------------------------ asking
 
     def on_input_submitted(self, event: Prompt.Submitted) -> None:
-        question = " ".join(event.value.split())
-        prompt = self.prompt
-        prompt.value = ""
+        question = " ".join(event.value.split())  # the prompt emptied itself at Enter
         if not question:
             return
-        prompt.remember(event.value.strip())
+        self.prompt.remember(event.value.strip())
         self.ask(question)
 
     def ask(self, question: str) -> AnswerBubble:

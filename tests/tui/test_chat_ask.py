@@ -158,3 +158,27 @@ def test_answer_arriving_while_help_is_open(seeds_engine):
 
     help_open, running, sources = run_app(QaApp(engine=HeldEngine(seeds_engine, release)), script)
     assert help_open and running and sources > 0
+
+
+def test_keys_typed_right_after_enter_start_the_next_question(seeds_engine):
+    """Keys reach the app as fast as the terminal sends them: Enter must take the question as
+    it stood at that key, and what follows must stay in the box for the next one."""
+    from textual import events
+
+    from tui.widgets.prompt import Prompt
+
+    async def script(pilot):
+        app = pilot.app
+        app.query_one(Prompt).focus()
+        await pilot.pause()
+        for ch in "Who is Dina Boluarte?":
+            app.post_message(events.Key(ch, ch))
+        app.post_message(events.Key("enter", "\r"))
+        for ch in "How long":
+            app.post_message(events.Key(ch, ch))
+        await wait_for(pilot, lambda: bool(app.turns))
+        await wait_for(pilot, lambda: not app.busy and app.turns[-1].answer is not None)
+        return [t.question for t in app.turns], app.query_one(Prompt).value
+
+    questions, draft = run_app(QaApp(engine=seeds_engine), script)
+    assert questions == ["Who is Dina Boluarte?"] and draft == "How long"

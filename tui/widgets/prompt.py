@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.widgets import Input
 
@@ -19,6 +20,21 @@ class Prompt(Input):
         self.history: list[str] = []
         self._cursor = 0  # == len(history) when editing the draft
         self._draft = ""
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Enter submits what the box holds at that key, in order with the keys around it.
+
+        Input's Enter is a binding, run once the key has bubbled up to the app: keys typed
+        right after Enter reached the box first, so "Who designed it?" + Enter + "How long"
+        was asked as "Who designed it?How long" (and the rest of the draft was lost).
+        """
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Submitted(self, self.value))
+            self.value = ""  # now, not when the app gets to the message: what is typed next stays
+            return
+        await super()._on_key(event)
 
     def remember(self, question: str) -> None:
         if question and (not self.history or self.history[-1] != question):
