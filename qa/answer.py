@@ -206,6 +206,7 @@ def _source(hit: Hit, a: int, b: int, with_answer: bool, score: float, locator: 
     p = hit.passage
     s0, s1 = _sentence_of(p.text, a, b)
     lines, pages = locator.place(p, s0, s1) if locator is not None else (None, None)
+    changed = locator is not None and locator.changed(p.path)
     return Source(
         passage=p,
         rank=hit.rank,
@@ -219,6 +220,7 @@ def _source(hit: Hit, a: int, b: int, with_answer: bool, score: float, locator: 
         score=round(score, 4),
         lines=lines,
         pages=pages,
+        file_changed=changed,
     )
 
 

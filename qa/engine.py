@@ -95,7 +95,9 @@ class Engine:
         """Maps passage offsets to source-file lines (files read once, cached with the engine)."""
         from .spans import LineLocator
 
-        return LineLocator((self.index.manifest.get("corpus") or {}).get("root"))
+        from .incremental import recorded_hashes
+
+        return LineLocator((self.index.manifest.get("corpus") or {}).get("root"), hashes=recorded_hashes(self.index.manifest))
 
     def warm_up(self) -> None:
         """Load the query encoder and the reader now rather than on the first question."""

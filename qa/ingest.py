@@ -508,11 +508,21 @@ def source_lines(path: Path) -> tuple[list[str], tuple[int, ...]] | None:
     the same function ingest used, so a line number means the same line to both. None when
     the file cannot be read now (moved, changed into something unreadable).
     """
-    from .clean import normalize_line
+    return read_source(path)[0]
 
+
+def read_source(path: Path) -> tuple[tuple[list[str], tuple[int, ...]] | None, str | None]:
+    """(source_lines of the file, SHA-256 of its bytes as the index's manifest records it);
+    (None, None) when it cannot be read — the hash tells whether it is still the file indexed."""
     data, _ = read_bytes(path)
     if data is None:
-        return None
+        return None, None
+    return _lines_of(path, data), hashlib.sha256(data).hexdigest()
+
+
+def _lines_of(path: Path, data: bytes) -> tuple[list[str], tuple[int, ...]] | None:
+    from .clean import normalize_line
+
     if is_extracted(path.name):
         from .formats import file_lines
 

@@ -33,11 +33,17 @@ def marked_sentence(source: Source) -> Text:
     return text
 
 
+CHANGED_NOTE = " (file changed or gone since it was indexed: the lines it had then; re-index for today's)"
+
+
 def location(source: Source) -> Text:
-    """`file:lines` (with the page of a PDF), and the heading of an HTML/DOCX section."""
+    """`file:lines` (with the page of a PDF), and the heading of an HTML/DOCX section; a file
+    edited or deleted since indexing is said to be, since its lines may have moved."""
     text = Text(source.location, style="green")
     if source.section:
         text.append(f" § {printable(source.section)}", style="dim")
+    if source.file_changed:
+        text.append(CHANGED_NOTE, style="yellow")
     return text
 
 
@@ -126,7 +132,8 @@ def transcript_markdown(answers: Sequence[Answer], heading: str = "qa chat") -> 
             top = a.sources[0] if a.sources else None
             out += [f"**Answer:** {_md_line(a.text or '')} (confidence {a.confidence:.2f})", ""]
             if top is not None:
-                out += [f"> {_md_line(top.sentence)}", "", f"— {_md_line(top.passage.title)}, `{top.location}`", ""]
+                changed = " (file changed since it was indexed)" if top.file_changed else ""
+                out += [f"> {_md_line(top.sentence)}", "", f"— {_md_line(top.passage.title)}, `{top.location}`{changed}", ""]
             if a.conflicts:
                 out += ["**Sources disagree:**", ""]
                 for cand in a.conflicts:

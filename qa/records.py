@@ -186,6 +186,9 @@ class Source:
     score: float = 0.0  # how well this sentence answers the question, in [0, 1]
     lines: tuple[int, int] | None = None  # source-file lines of the sentence (or span)
     pages: tuple[int, int] | None = None  # PDF: the pages lines[0] and lines[1] are on
+    # the file is not the one indexed (edited, replaced or deleted since): `lines` are where the
+    # text stood when it was indexed, and the file may no longer hold it there
+    file_changed: bool = False
 
     @property
     def page_range(self) -> tuple[int, int] | tuple[None, None]:
@@ -218,6 +221,7 @@ class Source:
             "section": self.section,
             "lines": list(self.lines or (p.line_start, p.line_end)),
             "location": self.location,
+            "file_changed": self.file_changed,
             "passage_id": p.pid,
             "passage_lines": [p.line_start, p.line_end],
             "excerpt": p.text,

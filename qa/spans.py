@@ -23,43 +23,70 @@ FileLines = tuple[list[str], tuple[int, ...]]  # normalised lines, and the line 
 class LineLocator:
     """Finds source lines for offsets in passages of one index (files read once, cached)."""
 
-    def __init__(self, root: str | Path | None, cache_size: int = 256) -> None:
+    def __init__(self, root: str | Path | None, cache_size: int = 256, hashes: dict[str, str] | None = None) -> None:
         self.root = Path(root) if root else None
+        # {file: sha256} the index was built from: a file whose bytes differ now is not aligned
+        # with (its lines moved); its sources keep the indexed lines and say the file changed
+        self.hashes = hashes or {}
+        self._changed: set[str] = set()
+        self._stamps: dict[str, tuple[int, int] | None] = {}
         self._files: OrderedDict[str, FileLines | None] = OrderedDict()
         # pid -> (segments, page starts of its file): kept together so a page map is never lost
         self._segments: OrderedDict[str, tuple[list[Segment], tuple[int, ...]]] = OrderedDict()
         self._cache_size = cache_size
 
     def _lines(self, rel: str) -> FileLines | None:
-        if rel in self._files:
+        stamp = self._stamp(rel)
+        if rel in self._files and self._stamps.get(rel) == stamp:
             self._files.move_to_end(rel)
             return self._files[rel]
+        self._stamps[rel] = stamp
+        self._changed.discard(rel)  # judged again from what is read now
+        self._segments = OrderedDict((pid, v) for pid, v in self._segments.items() if not pid.startswith(f"{rel}#"))
         lines: FileLines | None = None
         if self.root is not None:
-            from .ingest import source_lines
+            from .ingest import read_source
 
             path = Path(rel) if Path(rel).is_absolute() else self.root / rel
             if not path.exists() and "\\x" in rel:  # stored as its display form (a name that is not UTF-8)
                 from .ingest import real_name
 
                 path = Path(real_name(str(path)))
-            lines = source_lines(path)  # the same lines ingest numbered (PDF/HTML/DOCX: extracted)
+            lines, digest = read_source(path)  # the same lines ingest numbered (PDF/HTML/DOCX: extracted)
+            if self.hashes.get(rel) and digest != self.hashes[rel]:
+                self._changed.add(rel)
+                lines = None
         self._files[rel] = lines
         while len(self._files) > 32:
             self._files.popitem(last=False)
         return lines
 
+    def _stamp(self, rel: str) -> tuple[int, int] | None:
+        """(modification time, size) of the file now: a file edited while the engine is open
+        (the chat) is read again, not answered from what an earlier question cached."""
+        if self.root is None:
+            return None
+        try:
+            st = (Path(rel) if Path(rel).is_absolute() else self.root / rel).stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def changed(self, rel: str) -> bool:
+        """Has this file changed (or gone) since the index was built? Known once it was looked up."""
+        return rel in self._changed
+
     def _located(self, passage: Passage) -> tuple[list[Segment], tuple[int, ...]]:
         """(start, end, line) for each stretch of passage.text that one source line holds, and
         where its file's pages start (cached per passage)."""
+        try:
+            found = self._lines(passage.path)  # first: a file edited since drops its passages' cache
+        except Exception:  # an unreadable file must never break an answer
+            found = None
         if passage.pid in self._segments:
             return self._segments[passage.pid]
         segs: list[Segment] = []
         starts: tuple[int, ...] = ()
-        try:
-            found = self._lines(passage.path)
-        except Exception:  # an unreadable file must never break an answer
-            found = None
         if found is not None:
             lines, starts = found
             first, last = _flat(starts, passage.page, passage.line_start), _flat(starts, passage.page_end, passage.line_end)

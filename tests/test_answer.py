@@ -247,6 +247,32 @@ def test_units_of_figures(a: str, b: str, same: bool) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("change", ["lines inserted above", "deleted"])
+def test_a_file_changed_since_indexing_is_said_to_be(tmp_path: Path, change: str) -> None:
+    """An engine kept open (the chat) while a cited file is edited: its lines are where the text
+    stood when indexed, and the source says the file changed instead of passing them off as now."""
+    from qa.engine import Engine
+    from qa.present import location
+
+    root = write_corpus(tmp_path / "c", TOLLS)
+    engine = Engine.open([root], tmp_path / "idx", build_missing=True)
+    question = "How high above sea level is Lake Titicaca?"
+    before = engine.ask(question, min_score=0.0).sources[0]
+    assert before.passage.path == "lake.txt" and not before.file_changed
+    lake = root / "lake.txt"
+    if change == "deleted":
+        lake.unlink()
+    else:
+        lake.write_text("Two new lines\n\nare added above.\n\n" + lake.read_text(encoding="utf-8"), encoding="utf-8")
+    after = engine.ask(question, min_score=0.0).sources[0]  # the same engine: the chat keeps its own
+    assert after.passage.path == "lake.txt" and after.file_changed and after.to_json()["file_changed"] is True
+    assert after.lines == (before.passage.line_start, before.passage.line_end)
+    assert "file changed or gone since it was indexed" in location(after).plain
+    others = engine.ask("How many people died in the protests?", min_score=0.0).sources
+    assert not any(s.file_changed for s in others if s.passage.path != "lake.txt")
+
+
+@pytest.mark.slow
 def test_equal_answers_from_two_files_are_merged(tmp_path: Path) -> None:
     from qa.engine import Engine
 

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 from qa.records import Passage, Source, place
 from qa.safe_text import printable
 
-from qa.present import SPAN_STYLE
+from qa.present import SPAN_STYLE, location
 
 PASSAGE_STYLE = "on #2a3340"
 SENTENCE_STYLE = "bold underline"
@@ -66,7 +66,7 @@ class ContextScreen(Screen[None]):
         p = self.source.passage
         head = Text(printable(p.title or p.path), style="bold")
         head.append("\n")
-        head.append(self.source.location, style="green")
+        head.append(location(self.source))
         if p.page is None:
             head.append(f"  (excerpt: lines {p.line_start}-{p.line_end})", style="dim")
         else:  # a PDF: lines count on each page

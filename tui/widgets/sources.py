@@ -11,15 +11,13 @@ from qa.records import Answer, Source
 
 from qa.safe_text import printable
 
-from qa.present import marked_sentence, shown_sources
+from qa.present import location, marked_sentence, shown_sources
 
 
 def source_text(number: int, source: Source) -> Text:
     """`n. file:lines`, score (and the answer this source gives), title, the sentence with its span marked."""
     text = Text(f"{number}. ", style="bold")
-    text.append(source.location, style="green")
-    if source.section:  # HTML/DOCX: the heading the sentence stands under
-        text.append(f" § {printable(source.section)}", style="dim")
+    text.append(location(source))  # file:lines, the HTML/DOCX heading, a file changed since indexing
     if source.answer is not None:
         text.append(f"\nscore {source.score:.2f} · gives ", style="dim")
         text.append(printable(source.answer.replace("\n", " ")[:40]), style="bold")
