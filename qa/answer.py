@@ -152,8 +152,8 @@ def trim_span(text: str, a: int, b: int) -> tuple[int, int]:
         a0, b0 = a, b
         while a < b and text[a].isspace():
             a += 1
-        while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:"):
-            b -= 1
+        while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:" or (text[b - 1] == "." and b - a > 1 and text[b - 2].isdigit())):
+            b -= 1  # "1234." ends a sentence, not the number
         if a < b and (text[a] in _MARKS or text[a] in _PAIRS) and not _closed(text[a], text[a + 1 : b]):
             a += 1
         if b > a and text[b - 1] in _MARKS + ")]" and not _opened(text[b - 1], text[a : b - 1]):

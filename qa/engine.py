@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_CORPUS, IndexSettings, default_index_dir, default_settings, is_default_corpus
-from .errors import IndexProblem, UsageError
+from .errors import IndexProblem, QAError, UsageError
 from .records import Hit
 from .store import (
     BuildProgress,
@@ -155,10 +155,13 @@ def open_index(
             import shlex
 
             where = f" --index-dir {shlex.quote(str(target))}" if explicit_dir else ""
-            raise IndexProblem(
-                f"no index for {', '.join(map(str, corpus_paths))} yet: build it with: "
-                f"qa index {' '.join(shlex.quote(str(p)) for p in corpus_paths)}{where}"
-            ) from None
+            build = f"qa index {' '.join(shlex.quote(str(p)) for p in corpus_paths)}{where}"
+            if not _readable_files(corpus_paths):  # the command would only say "no text to index"
+                raise IndexProblem(
+                    f"no index for {', '.join(map(str, corpus_paths))} yet, and it holds no file qa reads "
+                    f"(.txt, .md, .pdf, .html, .docx): add some, then: {build}"
+                ) from None
+            raise IndexProblem(f"no index for {', '.join(map(str, corpus_paths))} yet: build it with: {build}") from None
         if not auto:
             raise
         manifest, reason = None, None if not target.exists() else str(exc)
@@ -179,6 +182,16 @@ def open_index(
         check_buildable(target, corpus_paths)
         say(f"rebuilding the index in {target}: {getattr(exc, 'what', exc)}")  # the fix is what we are doing
         return build_index(corpus_paths, target, settings, progress=progress, notify=notify)
+
+
+def _readable_files(paths: Sequence[Path]) -> bool:
+    """Does the corpus hold any file qa would read? (Asked only when it has no index yet.)"""
+    from .ingest import discover
+
+    try:
+        return bool(discover(list(paths))[1])
+    except QAError:
+        return True  # a path that is not there: building says so in its own words
 
 
 def recorded_paths(manifest: dict[str, Any]) -> list[Path]:

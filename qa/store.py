@@ -444,6 +444,8 @@ def manifest_for(
     paths, fingerprint and per-file hashes decide whether it is stale and what a re-index
     compares.
     """
+    from .ingest import INGEST_VERSION
+
     return {
         "schema_version": SCHEMA_VERSION,
         "qa_version": __version__,
@@ -456,6 +458,7 @@ def manifest_for(
             "paths": resolved_paths(paths),
             "root": corpus.root,
             "fingerprint": fingerprint,
+            "ingest_version": INGEST_VERSION,  # how documents were read: a newer qa may read them differently
             "files": list(corpus.files),
             "file_hashes": dict(corpus.file_hashes),  # what the next re-index compares
             "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
@@ -567,7 +570,7 @@ def _sweep_missing(index_dir: Path) -> None:
 
 def staleness(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSettings) -> str | None:
     """Why the index no longer matches `paths` and `settings`, or None when it does."""
-    from .ingest import corpus_fingerprint
+    from .ingest import INGEST_VERSION, corpus_fingerprint
 
     if manifest["model"] != settings.model:
         return f"it was built with model {manifest['model']!r}, not {settings.model!r}"
@@ -578,6 +581,8 @@ def staleness(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSe
         return "it was built from other paths"
     try:
         if manifest["corpus"].get("fingerprint") != corpus_fingerprint(list(paths)):
+            if manifest["corpus"].get("ingest_version") != INGEST_VERSION:  # the fingerprint includes it
+                return "it was built by an earlier qa, which read the documents differently"
             return "the documents changed since it was built"
     except QAError as exc:
         return str(exc)

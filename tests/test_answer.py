@@ -83,6 +83,8 @@ def test_dates_that_can_both_be_true_are_not_a_conflict(a: str, b: str, same: bo
         ("(Lima", "Lima"),
         ("“Toma de Lima”", "Toma de Lima"),
         (" 60, ", "60"),
+        ("1234.", "1234"),
+        ("U.S.", "U.S."),
         ('the "Seizure of Lima"', 'the "Seizure of Lima"'),  # a pair inside the answer stays
         ("(a) and (b)", "(a) and (b)"),
         ("O'Brien", "O'Brien"),

@@ -96,7 +96,7 @@ PASSAGES = {
 @dataclass
 class FakeIndex:
     path: Path = Path("/fake/index")
-    passages: tuple = ()
+    passages: tuple = tuple(PASSAGES.values())
 
 
 class FakeEngine:
@@ -159,6 +159,19 @@ def test_evaluate_numbers_on_a_fake_engine(tmp_path: Path) -> None:
     assert set(fails) == {"2", "3"}
     assert fails["2"]["evidence_rank"] == 3 and fails["2"]["got"] == "4,313 metres"
     assert fails["3"]["abstained"] is True
+
+
+def test_gold_documents_the_index_does_not_hold_are_named(tmp_path: Path) -> None:
+    gold = _write(
+        tmp_path / "gold.jsonl",
+        [
+            {"id": "1", "question": "How many alpacas in the Puno herd?", "answers": ["340"], "evidence": "counted 340 animals", "doc": "alpaca.txt"},
+            {"id": "2", "question": "How high is Misti?", "answers": ["5,822 metres"], "evidence": "5,822 metres", "doc": "nope.txt"},
+        ],
+    )
+    result = E.evaluate(FakeEngine(), load_gold(gold), ["hybrid"], k=10, answers=False)
+    assert [n for n in result["notes"] if "nope.txt (1)" in n and "alpaca" not in n], result["notes"]
+    assert not E.evaluate(FakeEngine(), load_gold(_fake_gold(tmp_path)), ["hybrid"], k=10, answers=False)["notes"]
 
 
 def test_run_and_qrels_files_parse_with_ranx(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..config import RETRIEVERS
-from .common import corpus_options, json_option, notify, open_engine, print_json, stdout_console
+from .common import corpus_options, json_option, notify, open_engine, plural, print_json, stdout_console
 
 RETRIEVER_CHOICES = (*RETRIEVERS, "all")
 
@@ -204,7 +204,7 @@ def render_gold(result: dict[str, Any], names: list[str], show_failures: int) ->
     first = result["retrievers"][names[0]]
     out.print(
         Text(
-            f"{result['gold']}: {first['questions']} questions ({first['answerable']} answerable, "
+            f"{result['gold']}: {plural(first['questions'], 'question')} ({first['answerable']} answerable, "
             f"{first['unanswerable']} unanswerable) · index {result['index_dir']}"
         )
     )

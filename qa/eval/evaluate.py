@@ -17,7 +17,7 @@ from typing import Any
 
 from ..outputs import create_new
 from . import metrics as M
-from .gold import GoldItem, GoldSet, collapse_ranking, unit_ids
+from .gold import GoldItem, GoldSet, collapse_ranking, missing_docs, unit_ids
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 RECALL_KS = (1, 3, 5, 10)
@@ -161,6 +161,10 @@ def evaluate(
         "retrievers": {},
         "notes": notes,
     }
+    missing = missing_docs(items, {p.path for p in engine.index.passages})
+    if missing:
+        shown = ", ".join(f"{d} ({n})" for d, n in sorted(missing.items())[:5]) + (" …" if len(missing) > 5 else "")
+        notes.append(f"warning: {gold.path} names documents the index does not hold (questions naming them): {shown}")
     for name in retrievers:
         started = time.perf_counter()
         hits = retrieve(engine, items, name, depth, progress)

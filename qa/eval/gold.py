@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -191,6 +192,18 @@ def _doc_matches(passage_path: str, doc: str | None) -> bool:
     p = PurePosixPath(passage_path)
     d = PurePosixPath(doc.replace("\\", "/"))
     return p == d or p.name == d.name and len(d.parts) == 1 or str(p).endswith("/" + str(d))
+
+
+def missing_docs(items: Sequence[GoldItem], paths: Iterable[str]) -> dict[str, int]:
+    """{doc a gold item names: how many items name it} for the docs no indexed file matches:
+    a typo or a file left out of the corpus, which would otherwise score as a retrieval miss."""
+    held = set(paths)
+    counts: dict[str, int] = {}
+    for item in items:
+        for doc in {u.doc for u in item.units if u.doc}:
+            if not any(_doc_matches(p, doc) for p in held):
+                counts[doc] = counts.get(doc, 0) + 1
+    return counts
 
 
 def _longest_run(words: list[str], hay: str, prefix: bool) -> int:

@@ -274,3 +274,16 @@ def test_corpus_with_nothing_readable_is_one_line_exit_2(tmp_path: Path) -> None
     code, out, err = run_cli(["index", str(corpus), "--index-dir", str(tmp_path / "idx")])
     assert code == 2 and err.count("\n") == 1 and "no text to index" in err and "empty file" in err
     assert not (tmp_path / "idx").exists()
+
+
+@pytest.mark.parametrize("files", [{}, {"notes.rst": "Not a type qa reads.\n"}])
+def test_asking_a_folder_with_nothing_to_read_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> None:
+    """The fix offered for "no index yet" must be one that works: not `qa index` on a folder it
+    would refuse as holding no text."""
+    monkeypatch.setenv("QA_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    code, out, err = run_cli(["ask", "Anything?", "-c", str(folder)])
+    assert code == 2 and "holds no file qa reads" in err and err.count("\n") == 1, err

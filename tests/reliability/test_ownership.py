@@ -496,6 +496,9 @@ def test_file_deleted_during_the_build_makes_the_index_stale(small_corpus: Path,
     monkeypatch.setattr(qa.ingest, "read_bytes", real)
     assert any(p.path == "alpaca.txt" for p in load_index(index).passages)  # it was read, so it is in the index
     assert staleness(read_manifest(index), [small_corpus], IndexSettings()) == "the documents changed since it was built"
+    older = read_manifest(index)
+    older["corpus"]["ingest_version"] = "1"  # as if built by a qa that read documents another way
+    assert staleness(older, [small_corpus], IndexSettings()) == "it was built by an earlier qa, which read the documents differently"
     code, out, err = run_cli(["index", str(small_corpus), "--index-dir", str(index)], capsys)
     assert code == 0 and "Indexed 2 files" in out, out + err
     assert not any(p.path == "alpaca.txt" for p in load_index(index).passages)
