@@ -164,19 +164,50 @@ class Watcher:
 
         self.settle(on_update)
         event_filter = EventFilter(self.paths, self.index_dir)
-        for _changes in watchfiles.watch(
-            *self.watch_roots(),
-            watch_filter=event_filter,
-            debounce=self.debounce_ms,
-            step=self.step_ms,
-            stop_event=stop,
-            rust_timeout=1000,  # wake up to look at `stop` even when nothing happens
-            yield_on_timeout=False,
-            raise_interrupt=True,
-        ):
-            if stop is not None and stop.is_set():
+        stopped = stop or threading.Event()
+        missed = False  # the folders were away: what happened meanwhile is looked at first
+        while not stopped.is_set():
+            roots = self.watch_roots()
+            watched = _identities(roots)
+            if None in watched:  # a watched folder is gone: wait for it to come back
+                stopped.wait(1.0)
+                continue
+            if missed:
+                self.settle(on_update)
+                missed = False
+            for changes in watchfiles.watch(
+                *roots,
+                watch_filter=event_filter,
+                debounce=self.debounce_ms,
+                step=self.step_ms,
+                stop_event=stopped,
+                rust_timeout=1000,  # wake up to look at `stop` (and the folders) even when nothing happens
+                yield_on_timeout=True,
+                raise_interrupt=True,
+            ):
+                if stopped.is_set():
+                    return
+                if changes:
+                    self.settle(on_update)
+                if _identities(roots) != watched:
+                    # the folder was deleted (and maybe made again): the OS watch went with the
+                    # old one, so watch again once it is back — it would otherwise see nothing more
+                    missed = True
+                    break
+            else:
                 return
-            self.settle(on_update)
+
+
+def _identities(roots: list[Path]) -> tuple[tuple[int, int] | None, ...]:
+    """(device, inode) of each watched folder now; None for one that is gone."""
+    out = []
+    for root in roots:
+        try:
+            st = root.stat()
+            out.append((st.st_dev, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,3 +132,29 @@ def test_qa_index_watch_updates_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     assert "stopped watching" in err and "Traceback" not in err
     assert any(p.path == "llama.txt" for p in load_index(target).passages)
     assert not list(tmp_path.glob(".idx.tmp-*"))
+
+
+@pytest.mark.slow
+def test_a_watched_folder_deleted_and_made_again_is_watched_again(tmp_path: Path) -> None:
+    from conftest import SMALL_DOCS, write_corpus
+
+    corpus = write_corpus(tmp_path / "w1", {"alpaca.txt": SMALL_DOCS["alpaca.txt"]})
+    target = tmp_path / "idx"
+    index = build_index([corpus], target, IndexSettings())
+    updates: queue.Queue[Update] = queue.Queue()
+    errors: list[BaseException] = []
+    running = start_in_thread(Watcher.for_index(index, debounce_ms=300, step_ms=100), updates.put, errors.append)
+    try:
+        time.sleep(0.5)
+        shutil.rmtree(corpus)
+        gone = next_update(updates)
+        assert gone.error is not None  # said, not crashed
+        time.sleep(1.5)
+        write_corpus(corpus, {"llama.txt": "Llamas\n\nLlamas carry loads across the Andes.\n"})
+        deadline = time.monotonic() + 30
+        while not any("Llamas carry" in p.text for p in load_index(target).passages):
+            assert time.monotonic() < deadline, "the watcher did not pick up the folder made again"
+            time.sleep(0.3)
+    finally:
+        running.stop()
+    assert not errors
