@@ -17,6 +17,14 @@ from .common import retrieval_options, store_options
 @click.command("chat")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
+    "--corpus",
+    "-c",
+    "corpus",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="File or folder to chat with, as -c in the other commands (the same as giving it as PATH). Repeatable.",
+)
+@click.option(
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -37,7 +45,7 @@ from .common import retrieval_options, store_options
     help="Keep the index current while you chat: added, changed or removed files are re-indexed "
     "(incrementally) in the background and the new index is swapped in when ready.",
 )
-def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str, min_score: float | None, watch: bool) -> None:
+def command(paths: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str, min_score: float | None, watch: bool) -> None:
     """Chat with the documents in PATH... (files or folders of .txt/.md/.pdf/.html/.docx; default: the bundled
     seeds/). The index is built on first run, with progress shown in the app; with --watch it
     follows the documents as they change (a status line says what changed).
@@ -48,6 +56,8 @@ def command(paths: tuple[Path, ...], index_dir: Path | None, k: int, retriever: 
     """
     from ..errors import UsageError
     from ..stores import selected
+
+    paths = paths + corpus  # `qa chat DIR` and `qa chat -c DIR`, as ask/search/batch/eval take it
 
     if watch and selected().kind != "faiss":
         raise UsageError("--watch works with the folder store only (for now); leave out --store qdrant / --url")

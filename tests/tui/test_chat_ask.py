@@ -182,3 +182,19 @@ def test_keys_typed_right_after_enter_start_the_next_question(seeds_engine):
 
     questions, draft = run_app(QaApp(engine=seeds_engine), script)
     assert questions == ["Who is Dina Boluarte?"] and draft == "How long"
+
+
+def test_a_pasted_question_over_several_lines_is_kept_whole(seeds_engine):
+    from textual import events
+
+    from tui.widgets.prompt import Prompt
+
+    async def script(pilot):
+        prompt = pilot.app.query_one(Prompt)
+        prompt.focus()
+        await pilot.pause()
+        prompt.post_message(events.Paste("How many people died\nin the protests\n"))
+        await pilot.pause()
+        return prompt.value
+
+    assert run_app(QaApp(engine=seeds_engine), script) == "How many people died in the protests"

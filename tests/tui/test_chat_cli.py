@@ -33,3 +33,15 @@ def test_index_dir_alone_must_hold_an_index(capsys, tmp_path):
     assert run(["chat", "--index-dir", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(tmp_path / "empty") in err
+
+
+def test_corpus_option_is_the_same_as_the_path(monkeypatch, tmp_path):
+    """`qa chat -c DIR`, as the other commands take a corpus, opens the chat on DIR."""
+    import tui.app
+
+    opened = []
+    monkeypatch.setattr(tui.app.QaApp, "run", lambda self: opened.append(self.corpus_label))
+    (tmp_path / "a.txt").write_text("Hello.\n")
+    assert run(["chat", "-c", str(tmp_path)]) == 0 and run(["chat", str(tmp_path)]) == 0
+    assert opened[0] == opened[1] == str(tmp_path)
+    assert run(["chat", "-c", str(tmp_path / "nowhere")]) == 2

@@ -33,8 +33,19 @@ class Prompt(Input):
             event.prevent_default()
             self.post_message(self.Submitted(self, self.value))
             self.value = ""  # now, not when the app gets to the message: what is typed next stays
-            return
-        await super()._on_key(event)
+        # any other key: Input's own handler runs next (Textual calls each class's in turn)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """Pasted text is inserted whole, its line breaks as spaces: Input keeps only the first
+        line, so a question copied from a hard-wrapped page lost its end without a word."""
+        if event.text.strip():
+            event.stop()
+            event.prevent_default()  # not Input's own paste as well
+            joined = " ".join(event.text.split())
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(joined)
+            else:
+                self.replace(joined, *self.selection)
 
     def remember(self, question: str) -> None:
         if question and (not self.history or self.history[-1] != question):
