@@ -381,6 +381,285 @@ def train(args: argparse.Namespace) -> list[Path]:
     return saved
 
 
+
+# ------------------------------------------------------------------ a resumable pass over SQuAD train
+
+TRAIN_FILE = "squad-train-v1.1.json"
+WARMUP_SHARE = 0.06
+
+
+def default_run_dir() -> Path:
+    """Checkpoints of a long run live in the user's cache folder, outside the repository: a
+    pass outlasts a session, and the work tree is laid anew while the machine is kept."""
+    import platformdirs
+
+    return platformdirs.user_cache_path("qa") / "reader-train" / "full-pass"
+
+
+def full_training_set(bench: Path | None) -> tuple[list[dict], list[dict]]:
+    """(questions, paragraphs): SQuAD v1.1 train (432 articles, every question answerable)
+    and the SQuAD dev *training* articles (`squad_split`, with v2.0's real unanswerable
+    questions). Train articles are titled "train:<title>" so no name can meet a dev one.
+    Nothing of the validation or test articles is read."""
+    root = squad_split.bench_dir(bench)
+    path = root / TRAIN_FILE
+    if not path.is_file():
+        raise SystemExit(f"{path} not found (set --bench or QA_BENCH_DIR)")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    paragraphs, questions = [], []
+    for article in raw["data"]:
+        title = f"train:{article['title']}"
+        for pi, p in enumerate(article["paragraphs"]):
+            pid = f"{title}__{pi:03d}"
+            paragraphs.append({"pid": pid, "title": title, "text": p["context"]})
+            for q in p["qas"]:
+                answers = q.get("answers") or []
+                questions.append(
+                    {
+                        "id": q["id"],
+                        "question": q["question"],
+                        "answers": [a["text"] for a in answers],
+                        "answer_starts": [a["answer_start"] for a in answers],
+                        "is_impossible": bool(q.get("is_impossible")) or not answers,
+                        "title": title,
+                        "pid": pid,
+                    }
+                )
+    dev = squad_split.load(bench)
+    paragraphs += dev.paragraphs("train")
+    questions += dev.questions("train")
+    return questions, paragraphs
+
+
+def chunk_neighbours(paragraphs: list[dict], questions: list[dict], depth: int = 12, block: int = 1024) -> dict[str, list[str]]:
+    """`hybrid_neighbours` for a corpus too large for one question × paragraph matrix: the
+    same fusion, dense scores a block of questions at a time, top 50 of each list by partition."""
+    from qa.encoders import load_encoder
+    from qa.lexical import Bm25Index
+    from qa.retrieve import fuse
+
+    texts = [p["text"] for p in paragraphs]
+    bm25 = Bm25Index.build(texts)
+    enc = load_encoder("onnx-int8")
+    log(f"embedding {len(texts)} paragraphs for distractors")
+    parts = []
+    for s in range(0, len(texts), 2000):
+        parts.append(enc.encode(texts[s : s + 2000], batch_size=16))
+        log(f"embedded {min(s + 2000, len(texts))}/{len(texts)} paragraphs")
+    pv = np.concatenate(parts)
+    out: dict[str, list[str]] = {}
+
+    def top(scores: np.ndarray, n: int = 50) -> np.ndarray:
+        n = min(n, len(scores))
+        part = np.argpartition(-scores, n - 1)[:n]
+        return part[np.lexsort((part, -scores[part]))]
+
+    for start in range(0, len(questions), block):
+        chunk = questions[start : start + block]
+        qv = enc.encode([q["question"] for q in chunk], batch_size=64)
+        dense = qv @ pv.T
+        for qi, q in enumerate(chunk):
+            s = bm25.scores(q["question"])
+            b = top(s)
+            d = top(dense[qi])
+            fused = fuse({"bm25": [(int(i), float(s[i])) for i in b if s[i] > 0], "dense": [(int(i), float(dense[qi, i])) for i in d]})
+            out[q["id"]] = [paragraphs[i]["pid"] for i, _ in fused[:depth]]
+        log(f"distractors: {min(start + block, len(questions))}/{len(questions)} questions")
+    return out
+
+
+def lr_factor(progress: float) -> float:
+    """Linear warm-up over the first 6 % of the pass, then linear decay to 0 at its end —
+    as a function of the share of questions read, so a resumed run follows the same curve."""
+    if progress < WARMUP_SHARE:
+        return max(progress / WARMUP_SHARE, 1e-3)
+    return max(0.0, (1.0 - progress) / (1.0 - WARMUP_SHARE))
+
+
+def pass_plan(n_questions: int, epochs: int, seed: int, chunk: int) -> list[tuple[int, int, list[int]]]:
+    """(epoch, chunk number, question indices) for the whole run, fixed by the seed: each
+    epoch is its own shuffle, cut into chunks whose groups are made only when reached (a pass
+    of 95k questions does not fit in memory as tokenised windows)."""
+    plan = []
+    for epoch in range(epochs):
+        order = list(range(n_questions))
+        random.Random(f"{seed}-order-{epoch}").shuffle(order)
+        for c, s in enumerate(range(0, n_questions, chunk)):
+            plan.append((epoch, c, order[s : s + chunk]))
+    return plan
+
+
+def chunk_batches(groups: list[dict], size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of `size` groups of similar length (less padding), in a seeded random order."""
+    order = sorted(range(len(groups)), key=lambda i: (groups[i]["len"], i))
+    batches = [order[i : i + size] for i in range(0, len(order), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+RECIPE_KEYS = ("lr", "epochs", "groups", "distractors", "distractor_rate", "only_distractors", "swap_rate", "same_article_rate", "opposite_rate", "seed", "init_from", "limit")
+
+
+def full_pass(args: argparse.Namespace) -> Path:
+    """Train over SQuAD v1.1 train + the dev training articles, resumably.
+
+    Every `--save-every` steps the full-precision weights, the optimizer and scheduler
+    position, torch's random state and the place in the data go to `--run-dir` (written
+    beside, then renamed over the last one: a kill mid-save keeps the previous state). A run
+    that finds that state goes on from it, with the same data order; a run dir holding
+    another recipe is refused. Weights are also kept every `--keep-every` steps as
+    `step-N/` for export and validation. Returns the run dir."""
+    import shutil
+    import signal
+
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    from qa.encoders import bundled_model_dir
+
+    run = Path(args.run_dir).expanduser() if args.run_dir else default_run_dir()
+    run.mkdir(parents=True, exist_ok=True)
+    recipe = {k: getattr(args, k) for k in RECIPE_KEYS}
+    recipe["init_from_sha256"] = None
+    if args.init_from:
+        import hashlib
+
+        recipe["init_from_sha256"] = hashlib.sha256(Path(args.init_from).read_bytes()).hexdigest()
+        recipe["init_from"] = str(Path(args.init_from).name)
+    recipe_file = run / "recipe.json"
+    if recipe_file.is_file():
+        old = json.loads(recipe_file.read_text(encoding="utf-8"))
+        if old != recipe:
+            diff = {k: (old.get(k), recipe.get(k)) for k in set(old) | set(recipe) if old.get(k) != recipe.get(k)}
+            raise SystemExit(f"{run} holds a run with another recipe {diff}: use another --run-dir")
+    else:
+        recipe_file.write_text(json.dumps(recipe, indent=1) + "\n", encoding="utf-8")
+
+    torch.set_num_threads(args.threads)
+    questions, paragraphs = full_training_set(args.bench)
+    if args.limit:
+        questions = random.Random(args.seed).sample(questions, args.limit)
+        titles = {q["title"] for q in questions}  # a smoke run: distractors from their articles only
+        paragraphs = [p for p in paragraphs if p["title"] in titles]
+    para_text = {p["pid"]: p["text"] for p in paragraphs}
+    log(f"training set: {len(questions)} questions ({sum(q['is_impossible'] for q in questions)} unanswerable), {len(paragraphs)} paragraphs")
+    ncache = run / "neighbours.json"
+    if ncache.is_file():
+        neighbours = json.loads(ncache.read_text(encoding="utf-8"))
+    else:
+        neighbours = chunk_neighbours(paragraphs, questions)
+        tmp = ncache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(neighbours), encoding="utf-8")
+        tmp.replace(ncache)
+    pool = name_pool(paragraphs) if args.swap_rate else None
+
+    model = AutoModelForQuestionAnswering.from_pretrained(bundled_model_dir())
+    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
+    other = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}], lr=args.lr)
+    state_dir = run / "state"
+    pos = {"plan_index": 0, "batch": 0, "step": 0, "questions_done": 0, "loss": None}
+    if (state_dir / "position.json").is_file():
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(state_dir / "model.safetensors")), strict=False)
+        extra = torch.load(state_dir / "optimizer.pt", weights_only=False)
+        opt.load_state_dict(extra["optimizer"])
+        torch.set_rng_state(extra["torch_rng"])
+        pos = json.loads((state_dir / "position.json").read_text(encoding="utf-8"))
+        log(f"resuming {run} at step {pos['step']} ({pos['questions_done']} questions read)")
+    elif args.init_from:
+        state = dequantized_state(Path(args.init_from))
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+        torch.manual_seed(args.seed)
+        log(f"starting from {args.init_from} ({len(state)} tensors, dequantised); no full-precision checkpoint in {run}")
+    else:
+        torch.manual_seed(args.seed)
+        log("starting from the bundled MiniLM weights")
+    model.train()
+
+    def save() -> None:
+        tmp = run / "state.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)
+        torch.save({"optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
+        (tmp / "position.json").write_text(json.dumps(pos, indent=1) + "\n", encoding="utf-8")
+        old = run / "state.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if state_dir.exists():
+            state_dir.rename(old)
+        tmp.rename(state_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        log(f"saved state at step {pos['step']} in {state_dir}")
+
+    stop = {"now": False}
+
+    def on_signal(signum, frame) -> None:  # noqa: ARG001
+        stop["now"] = True
+        log("signal received: saving after this step")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    chunk_size = args.groups * 50
+    plan = pass_plan(len(questions), args.epochs, args.seed, chunk_size)
+    total_q = len(questions) * args.epochs
+    started = time.perf_counter()
+    steps_now = 0
+    tok_groups = 0
+    for pi in range(pos["plan_index"], len(plan)):
+        epoch, c, idx = plan[pi]
+        rng = random.Random(f"{args.seed}-groups-{epoch}-{c}")
+        chunk_q = [questions[i] for i in idx]
+        groups = make_groups(chunk_q, para_text, neighbours, rng, args.distractors, args.only_distractors, args.distractor_rate, args.swap_rate, pool, args.opposite_rate, args.same_article_rate)
+        batches = chunk_batches(groups, args.groups, rng)
+        q_before = pi * chunk_size if args.epochs == 1 else sum(len(p[2]) for p in plan[:pi])
+        for bi in range(pos["batch"] if pi == pos["plan_index"] else 0, len(batches)):
+            batch = batches[bi]
+            progress = (q_before + len(idx) * (bi + 1) / len(batches)) / total_q
+            for g in opt.param_groups:
+                g["lr"] = args.lr * lr_factor(progress)
+            wins = [w for i in batch for w in groups[i]["windows"]]
+            feeds = {k: torch.from_numpy(v) for k, v in pad_batch(wins).items()}
+            out = model(**feeds)
+            loss = 0.0
+            r = 0
+            for i in batch:
+                g = groups[i]
+                n = len(g["windows"])
+                loss = loss + group_loss(torch, out.start_logits, out.end_logits, list(range(r, r + n)), g["windows"], g["targets"])
+                r += n
+            loss = loss / len(batch) / 2
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad()
+            steps_now += 1
+            tok_groups += len(batch)
+            pos.update(plan_index=pi, batch=bi + 1, step=pos["step"] + 1, questions_done=int(progress * total_q))
+            pos["loss"] = loss.item() if pos["loss"] is None else 0.98 * pos["loss"] + 0.02 * loss.item()
+            if pos["step"] % 20 == 0:
+                el = time.perf_counter() - started
+                rate = tok_groups / el
+                left = (1 - progress) * total_q * (len(groups) / max(1, len(idx))) / max(rate, 1e-9)
+                log(f"step {pos['step']} ({100 * progress:.2f} % of the run) loss {pos['loss']:.3f} lr {opt.param_groups[0]['lr']:.2e} {el / steps_now:.2f} s/step {rate:.2f} groups/s eta {left / 3600:.1f} h")
+            if pos["step"] % args.save_every == 0 or stop["now"]:
+                save()
+            if pos["step"] % args.keep_every == 0:
+                kept = run / f"step-{pos['step']}"
+                model.save_pretrained(kept)
+                log(f"kept weights {kept}")
+            if stop["now"]:
+                log("stopped; run the same command to go on")
+                return run
+        pos.update(plan_index=pi + 1, batch=0)
+    save()
+    model.save_pretrained(run / "final")
+    (run / "finished").write_text(time.strftime("%Y-%m-%dT%H:%M:%S") + "\n", encoding="utf-8")
+    log(f"the pass is done: {run / 'final'}")
+    return run
+
+
 # ------------------------------------------------------------------ averaging
 
 
@@ -754,6 +1033,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=SEED, help="order of the questions and choice of distractors (continue a run with another seed: other questions first)")
     t.add_argument("--init-from", default=None, help="start from this int8 reader file (dequantised) instead of the bundled MiniLM: continue training the shipped model")
     sub.add_parser("train", parents=[t], help="fine-tune (checkpoints in build/reader/)")
+    fp = sub.add_parser("full", parents=[t], help="a resumable pass over SQuAD v1.1 train + the dev training articles (state in --run-dir)")
+    fp.add_argument("--run-dir", default=None, help="where the run's state and kept weights go (default: the user cache folder, qa/reader-train/full-pass)")
+    fp.add_argument("--save-every", type=int, default=200, help="steps between saves of the resumable state")
+    fp.add_argument("--keep-every", type=int, default=1000, help="steps between weights kept as step-N/ for validation")
     pl = sub.add_parser("pipeline", parents=[t], help="train, export, validate, calibrate and test the best candidate; ships nothing")
     pl.add_argument("--val-sample", type=int, default=0, help="validation questions for choosing a checkpoint (0: all)")
     e = sub.add_parser("export")
@@ -781,7 +1064,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main() -> None:
     args = build_parser().parse_args()
-    {"train": train, "export": export, "calibrate": calibrate, "validate": validate, "pipeline": pipeline, "depth": depth, "average": average}[args.cmd](args)
+    {"train": train, "export": export, "calibrate": calibrate, "validate": validate, "pipeline": pipeline, "depth": depth, "average": average, "full": full_pass}[args.cmd](args)
 
 
 if __name__ == "__main__":
