@@ -103,3 +103,54 @@ def test_the_average_of_a_model_with_itself_is_that_model(tmp_path: Path) -> Non
     assert set(shipped) <= set(mean)
     for k, v in shipped.items():
         np.testing.assert_allclose(mean[k], v, rtol=0, atol=1e-6)
+
+
+def test_a_full_pass_plan_reads_every_question_once_per_epoch_in_a_seeded_order() -> None:
+    plan = T.pass_plan(1000, epochs=2, seed=31, chunk=64)
+    for epoch in (0, 1):
+        seen = [i for e, _, idx in plan if e == epoch for i in idx]
+        assert sorted(seen) == list(range(1000))  # each question once in each epoch
+    first = [i for e, _, idx in plan if e == 0 for i in idx]
+    second = [i for e, _, idx in plan if e == 1 for i in idx]
+    assert first != second and first != list(range(1000))  # shuffled, and anew each epoch
+    assert T.pass_plan(1000, epochs=2, seed=31, chunk=64) == plan  # a resumed run finds the same plan
+    assert T.pass_plan(1000, epochs=2, seed=32, chunk=64) != plan
+
+
+def test_the_learning_rate_warms_up_then_decays_to_zero_by_share_of_the_pass() -> None:
+    assert T.lr_factor(0.0) < 0.01
+    assert T.lr_factor(T.WARMUP_SHARE / 2) == pytest.approx(0.5)
+    assert T.lr_factor(T.WARMUP_SHARE) == pytest.approx(1.0)
+    assert T.lr_factor(0.5) == pytest.approx(0.5 / (1 - T.WARMUP_SHARE))
+    assert T.lr_factor(1.0) == 0.0
+    xs = [T.lr_factor(i / 100) for i in range(int(100 * T.WARMUP_SHARE), 101)]
+    assert xs == sorted(xs, reverse=True)
+
+
+def test_chunk_batches_group_similar_lengths_and_cover_every_group() -> None:
+    groups = [{"len": n} for n in random.Random(0).sample(range(1000), 100)]
+    batches = T.chunk_batches(groups, 8, random.Random(5))
+    assert sorted(i for b in batches for i in b) == list(range(100))
+    assert all(len(b) == 8 for b in batches[:-1]) or sum(len(b) < 8 for b in batches) == 1
+    spans = [max(groups[i]["len"] for i in b) - min(groups[i]["len"] for i in b) for b in batches]
+    assert max(spans) < 200  # neighbours by length, not a random mix of 0..1000
+    assert T.chunk_batches(groups, 8, random.Random(5)) == batches
+
+
+def test_the_full_training_set_holds_squad_train_and_only_dev_training_articles() -> None:
+    from qa.eval import squad_split
+
+    root = squad_split.bench_dir()
+    if not (root / T.TRAIN_FILE).is_file() or not (root / "squad-dev-v2.0.questions.jsonl").is_file():
+        pytest.skip(f"SQuAD train/dev files not in {root} (set QA_BENCH_DIR)")
+    questions, paragraphs = T.full_training_set(None)
+    dev = squad_split.load()
+    held_out = set(dev.articles("validation")) | set(dev.articles("test"))
+    titles = {q["title"] for q in questions}
+    assert not titles & held_out  # never a validation or test article
+    assert sum(q["title"].startswith("train:") for q in questions) == 83_222
+    assert sum(q["is_impossible"] for q in questions) > 3000  # v2.0's real unanswerable ones, training articles
+    text = {p["pid"]: p["text"] for p in paragraphs}
+    for q in questions[::997]:
+        for a, s in zip(q["answers"], q["answer_starts"], strict=True):
+            assert text[q["pid"]][s : s + len(a)] == a
