@@ -382,14 +382,13 @@ def answer_questions(
             errors[i] = str(exc)
     valid = [q for q in cleaned if q is not None]
     hits_all = engine.search_many(valid, k=k, retriever=retriever) if valid else []
-    readings = reader().read_many(valid, [[h.passage.text for h in hits] for hits in hits_all]) if valid else []
-    locator = engine.locator
-    out: list[Answer] = []
-    j = 0
-    for i, q in enumerate(cleaned):
-        if q is None:
-            out.append(Answer(questions[i], None, None, 0.0, True, (), error=errors[i]))
-            continue
-        out.append(answer_one(q, hits_all[j], readings[j], locator, min_score=min_score, answers=answers))
-        j += 1
-    return out
+    given = iter(answer_from_hits(valid, hits_all, engine.locator, min_score=min_score, answers=answers))
+    return [Answer(questions[i], None, None, 0.0, True, (), error=errors[i]) if q is None else next(given) for i, q in enumerate(cleaned)]
+
+
+def answer_from_hits(questions: Sequence[str], hits_all: Sequence[Sequence[Hit]], locator: Any, min_score: float | None = None, answers: int = 1) -> list[Answer]:
+    """Each question answered from the passages given for it, all read in one batch — the
+    answer layer without the search, for evaluations that choose the passages themselves
+    (a question's own article left out of them, say)."""
+    readings = reader().read_many(list(questions), [[h.passage.text for h in hits] for hits in hits_all]) if questions else []
+    return [answer_one(q, hits, rd, locator, min_score=min_score, answers=answers) for q, hits, rd in zip(questions, hits_all, readings, strict=True)]

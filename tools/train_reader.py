@@ -23,6 +23,7 @@ window's [CLS] meaning "no answer". Unanswerable questions and groups of distrac
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
@@ -776,32 +777,35 @@ def validate(args: argparse.Namespace) -> list[dict]:
 # ------------------------------------------------------------------ calibration
 
 
-def best_threshold(values: list[float], gold_has: list[bool], right: list[float]) -> tuple[float, float]:
+def best_threshold(values: list[float], gold_has: list[bool], right: list[float], weights: list[float] | None = None) -> tuple[float, float]:
     """The cut on `values` (answer when value ≥ cut) with the best SQuAD v2.0 F1: an
-    abstention scores 1 on an unanswerable question, an answer scores its F1 (`right`)."""
+    abstention scores 1 on an unanswerable question, an answer scores its F1 (`right`);
+    `weights` weigh the questions (each kind of text the same in all, say)."""
+    w = weights or [1.0] * len(values)
     order = sorted(range(len(values)), key=lambda i: -values[i])
-    score = sum(not h for h in gold_has)  # everything abstained
+    score = sum(wi for wi, h in zip(w, gold_has, strict=True) if not h)  # everything abstained
     best, cut = score, max(values) + 1e-6 if values else 0.0
     for i in order:  # answer one more question, most confident first
-        score += right[i] - (0.0 if gold_has[i] else 1.0)
+        score += w[i] * (right[i] - (0.0 if gold_has[i] else 1.0))
         if score > best:
             best, cut = score, values[i]
-    return cut, 100 * best / max(1, len(values))
+    return cut, 100 * best / max(1e-9, sum(w))
 
 
 def fit_confidence(rows: list[dict]) -> dict:
     """Logistic regression over the candidates' features; label: token F1 ≥ 0.5 against a gold
-    answer (never on an unanswerable question)."""
+    answer (never on an unanswerable question); a row's `weight` (default 1) weighs its candidates."""
     from sklearn.linear_model import LogisticRegression
 
     X = np.array([f for row in rows for f, _ in row["cands"]])
     y = np.array([int(f1 >= 0.5) for row in rows for _, f1 in row["cands"]])
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
+    sw = np.array([row.get("weight", 1.0) for row in rows for _ in row["cands"]])
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y, sample_weight=sw)
     return {"weights": [round(float(w), 5) for w in model.coef_[0]], "bias": round(float(model.intercept_[0]), 5)}
 
 
-def most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool], list[float]]:
-    """What the answer layer gives: (its confidence, has an answer, its F1) per question."""
+def most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool], list[float], list[float]]:
+    """What the answer layer gives: (its confidence, has an answer, its F1, the row's weight) per question."""
     from qa import answer as A
 
     conf, right = [], []
@@ -809,7 +813,7 @@ def most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool]
         c, f1 = max(((A.confidence(f, cal), f1) for f, f1 in row["cands"]), key=lambda t: t[0], default=(0.0, 0.0))
         conf.append(c)
         right.append(f1)
-    return conf, [row["has"] for row in rows], right
+    return conf, [row["has"] for row in rows], right, [row.get("weight", 1.0) for row in rows]
 
 
 def leave_one_article_out(rows: list[dict]) -> float:
@@ -820,9 +824,9 @@ def leave_one_article_out(rows: list[dict]) -> float:
         fit = [row for row in rows if row["article"] != held]
         cal = fit_confidence(fit)
         cut, _ = best_threshold(*most_confident(fit, cal))
-        for c, has, f1 in zip(*most_confident([row for row in rows if row["article"] == held], cal), strict=True):
-            total += (f1 if c >= cut else 0.0) if has else float(c < cut)
-    return 100 * total / max(1, len(rows))
+        for c, has, f1, w in zip(*most_confident([row for row in rows if row["article"] == held], cal), strict=True):
+            total += w * ((f1 if c >= cut else 0.0) if has else float(c < cut))
+    return 100 * total / max(1e-9, sum(row.get("weight", 1.0) for row in rows))
 
 
 def candidates(reading, hits, gold: list[str], groups: int, extra: Callable[[str, Any], list[float]] | None = None) -> list[tuple[list[float], float]]:
@@ -843,16 +847,19 @@ def candidates(reading, hits, gold: list[str], groups: int, extra: Callable[[str
     return out
 
 
-def open_readings(bench, engine, reader, k: int = 5) -> Iterator[tuple[str, list, Any]]:
+def open_readings(bench, engine, reader, k: int = 5, leave_out: bool = False) -> Iterator[tuple[str, list, Any]]:
     """(question id, its top-k hybrid hits, the reader's reading of them) for every question of
-    `bench`, 32 questions to a batch, as the answer layer reads them."""
+    `bench`, 32 questions to a batch, as the answer layer reads them; `leave_out`: with the
+    question's own article taken out of the passages (`qa.eval.public.hits_leaving_out`)."""
+    from qa.eval import public as B
+
     qids = list(bench.queries)
     for start in range(0, len(qids), 32):
         chunk = qids[start : start + 32]
-        hits = engine.search_many([bench.queries[q] for q in chunk], k=k)
+        hits = B.hits_leaving_out(engine, bench, chunk, k=k) if leave_out else engine.search_many([bench.queries[q] for q in chunk], k=k)
         readings = reader.read_many([bench.queries[q] for q in chunk], [[h.passage.text for h in hs] for hs in hits])
         yield from zip(chunk, hits, readings, strict=True)
-        log(f"read {min(start + 32, len(qids))}/{len(qids)}")
+        log(f"read {min(start + 32, len(qids))}/{len(qids)}{' (own article left out)' if leave_out else ''}")
 
 
 def depth(args: argparse.Namespace) -> None:
@@ -891,7 +898,63 @@ def depth(args: argparse.Namespace) -> None:
     print(json.dumps({"questions": len(qids), "depth": report}, indent=1))
 
 
+# the kinds of text and question the confidence is fitted on (`calibrate`); each kind of text
+# (SQuAD's Wikipedia, Amazon reviews) weighs the same in the fit and in the threshold's objective
+CALIBRATION_KINDS = {
+    "squad": "SQuAD v2.0 validation articles, open retrieval: answerable and near-miss unanswerable questions",
+    "squad_left_out": "the same articles' answerable questions with their own article left out of the passages",
+    "amazon": "SQuADShifts Amazon reviews (a validation set), open retrieval over all reviews",
+    "amazon_left_out": "the same questions with their product's reviews left out",
+}
+
+
+def calibration_rows(bench, engine, reader, groups: int, kind: str, article_of_question: dict[str, str], leave_out: bool = False) -> list[dict]:
+    """One row per question: the answer layer's best `groups` candidates (features, F1) as
+    `qa ask` would see them; a question read with its article left out has no answer."""
+    rows = []
+    for q, hs, rd in open_readings(bench, engine, reader, leave_out=leave_out):
+        gold = [] if leave_out else bench.answers[q]
+        rows.append({"q": q, "kind": kind, "article": article_of_question[q], "has": bool(gold), "cands": candidates(rd, hs, gold, groups)})
+    return rows
+
+
+def weigh_by_text(rows: list[dict]) -> None:
+    """Each kind of text (the part of `kind` before "_left_out") the same total weight."""
+    texts = {row["kind"].removesuffix("_left_out") for row in rows}
+    count = {t: sum(row["kind"].removesuffix("_left_out") == t for row in rows) for t in texts}
+    for row in rows:
+        row["weight"] = len(rows) / len(texts) / count[row["kind"].removesuffix("_left_out")]
+
+
+def kind_report(rows: list[dict], cal: dict, cut: float) -> dict:
+    """Per kind: SQuAD v2.0 F1 at the chosen cut, answered-right share (F1 ≥ 0.5) of the
+    answerable questions and "not found" share of the unanswerable ones."""
+    out = {}
+    for kind in CALIBRATION_KINDS:
+        sub = [row for row in rows if row["kind"] == kind]
+        if not sub:
+            continue
+        conf, has, f1, _ = most_confident(sub, cal)
+        given = [c >= cut for c in conf]
+        score = [(f if g else 0.0) if h else float(not g) for g, h, f in zip(given, has, f1, strict=True)]
+        ans = [i for i, h in enumerate(has) if h]
+        out[kind] = {
+            "questions": len(sub),
+            "f1": round(100 * sum(score) / len(sub), 2),
+            "answered_right": round(sum(given[i] and f1[i] >= 0.5 for i in ans) / len(ans), 3) if ans else None,
+            "not_found_when_unanswerable": round(sum(not given[i] for i, h in enumerate(has) if not h) / max(1, len(has) - len(ans)), 3) if len(ans) < len(has) else None,
+        }
+    return out
+
+
 def calibrate(args: argparse.Namespace) -> None:
+    """Fit the confidence model and its "not found" threshold on what users meet: questions
+    over SQuAD's validation articles and over Amazon reviews, each answerable (open retrieval),
+    with its own article left out (the documents do not say it), and SQuAD v2.0's near misses
+    (`CALIBRATION_KINDS`); the objective is SQuAD v2.0 F1 on the pooled set, each kind of text
+    weighted equally. `--squad-only` fits on the SQuAD validation questions alone (rounds 1–10)."""
+    import zlib
+
     from qa import answer as A
     from qa.eval import metrics as M
     from qa.eval import public as B
@@ -905,20 +968,30 @@ def calibrate(args: argparse.Namespace) -> None:
     log(f"validation: {len(bench.queries)} questions ({sum(not a for a in bench.answers.values())} unanswerable), {len(bench.documents)} paragraphs")
     engine = B.open_bench_engine(bench)
     r = Reader.load(calibrated=False)  # not A.reader(): this writes the calibration it would read
-    articles = {q["id"]: q["title"] for q in squad_split.load(args.bench).questions("validation")}
-    rows = []
+    rows = calibration_rows(bench, engine, r, args.groups, "squad", bench.query_article)
     gold_reads = B.gold_readings(r, bench)
-    for q, hs, rd in open_readings(bench, engine, r):
-        gr = gold_reads[q]
-        gold = bench.answers[q]
-        feats = candidates(rd, hs, gold, args.groups)
-        g_text = B.best_span_text(gr, bench.contexts[q])
-        rows.append({"q": q, "article": articles[q], "has": bool(gold), "cands": feats, "gold_margin": gr.margin, "gold_f1": M.token_f1(g_text, gold) if gold and g_text else 0.0})
-    has = [row["has"] for row in rows]
+    gold_margin, gold_f1 = [], []
+    for row in rows:
+        gr, gold = gold_reads[row["q"]], bench.answers[row["q"]]
+        g_text = B.best_span_text(gr, bench.contexts[row["q"]])
+        gold_margin.append(gr.margin)
+        gold_f1.append(M.token_f1(g_text, gold) if gold and g_text else 0.0)
+    gcut, f1_gold = best_threshold(gold_margin, [row["has"] for row in rows], gold_f1)
+    fitted_on = f"SQuAD dev validation articles {', '.join(squad_split.load(args.bench).articles('validation'))}: {len(rows)} questions"
+    if not args.squad_only:
+        answerable = dataclasses.replace(bench, queries={q: t for q, t in bench.queries.items() if bench.answers[q]})
+        rows += calibration_rows(answerable, engine, r, args.groups, "squad_left_out", bench.query_article, leave_out=True)
+        amazon = B.load_squadshifts(args.bench, "amazon_reviews", sample=args.amazon_sample, seed=SEED)
+        a_engine = B.open_bench_engine(amazon)
+        # products folded into four groups, so leave-one-group-out has the validation articles' grain
+        fold = {q: f"amazon-fold-{zlib.crc32(p.encode()) % 4}" for q, p in amazon.query_article.items()}
+        rows += calibration_rows(amazon, a_engine, r, args.groups, "amazon", fold)
+        rows += calibration_rows(amazon, a_engine, r, args.groups, "amazon_left_out", fold, leave_out=True)
+        fitted_on += f"; the answerable ones with their article left out; SQuADShifts Amazon reviews: {len(amazon.queries)} questions (seed {SEED}), in full and with their product left out; each kind of text weighted equally"
+    weigh_by_text(rows)
     cal = fit_confidence(rows)
     cal["features"] = list(A.FEATURES)
     cut, f1_open = best_threshold(*most_confident(rows, cal))
-    gcut, f1_gold = best_threshold([row["gold_margin"] for row in rows], has, [row["gold_f1"] for row in rows])
     cal.update(
         {
             "abstain_below": round(float(cut), 4),
@@ -927,12 +1000,13 @@ def calibrate(args: argparse.Namespace) -> None:
                 "open_f1": round(f1_open, 2),
                 "gold_paragraph_f1": round(f1_gold, 2),
                 "questions": len(rows),
-                # fitted on three validation articles, scored on the fourth, each in turn
+                # fitted on the other validation articles (and product folds), scored on each in turn
                 "open_f1_leave_one_article_out": round(leave_one_article_out(rows), 2),
+                "by_kind": kind_report(rows, cal, cut),
             },
         }
     )
-    cal["fitted_on"] = f"SQuAD dev validation articles {', '.join(squad_split.load(args.bench).articles('validation'))}: {len(rows)} questions"
+    cal["fitted_on"] = fitted_on
     target = (Path(args.model).resolve().parent if args.model else MODEL_DIR) / "calibration.json"
     target.write_text(json.dumps(cal, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {target}: {cal}")
@@ -1052,6 +1126,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sample", type=int, default=0, help="validation questions (0: all)")
     c.add_argument("--groups", type=int, default=5, help="candidate answers per question in the fit")
     c.add_argument("--model", default=None, help="calibrate this ONNX file (calibration.json goes beside it; default: the shipped model)")
+    c.add_argument("--amazon-sample", type=int, default=700, help="SQuADShifts Amazon review questions in the fit (seeded sample; 0: all 9,885)")
+    c.add_argument("--squad-only", action="store_true", help="fit on the SQuAD validation questions alone, as rounds 1-10 were")
     a = sub.add_parser("average", help="mean of several readers' weights (int8 files or checkpoints), saved as a checkpoint")
     a.add_argument("models", nargs="+", help="int8 ONNX files or checkpoint folders")
     a.add_argument("--out", required=True, help="checkpoint folder to write")

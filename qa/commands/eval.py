@@ -41,7 +41,7 @@ RETRIEVER_CHOICES = (*RETRIEVERS, "all")
     show_default=True,
     help="--squad: 2.0 adds questions the paragraphs do not answer (abstention is scored).",
 )
-@click.option("--sample", type=click.IntRange(min=0), default=300, show_default=True, help="--squad: number of questions (0: all of the split).")
+@click.option("--sample", type=click.IntRange(min=0), default=300, show_default=True, help="--squad/--squadshifts: number of questions (0: all of the split or set).")
 @click.option(
     "--split",
     type=click.Choice(["test", "validation", "train", "all"]),
@@ -49,7 +49,18 @@ RETRIEVER_CHOICES = (*RETRIEVERS, "all")
     show_default=True,
     help="--squad: which articles (the reader was trained on 'train' and calibrated on 'validation': only 'test' measures it).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="--squad: sampling seed.")
+@click.option("--seed", type=int, default=0, show_default=True, help="--squad/--squadshifts: sampling seed.")
+@click.option(
+    "--squadshifts",
+    type=click.Choice(["new_wiki", "amazon_reviews"]),
+    default=None,
+    help="Evaluate on a SQuADShifts set (SQuAD's protocol on newer Wikipedia articles or Amazon reviews): open retrieval and reading with the gold paragraph. new_wiki is for reporting; amazon_reviews was used to calibrate.",
+)
+@click.option(
+    "--leave-out-article",
+    is_flag=True,
+    help="--squad/--squadshifts: also ask every answerable question with its own article (product) left out of the passages, where 'not found' is the right answer.",
+)
 @click.option("--beir", "beir_dir", type=click.Path(path_type=Path), help="Evaluate on a BEIR-layout dataset folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
 @click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder holding the SQuAD files (default: $QA_BENCH_DIR, else ../shared/bench).")
 def command(
@@ -68,6 +79,8 @@ def command(
     sample: int,
     split: str,
     seed: int,
+    squadshifts: str | None,
+    leave_out_article: bool,
     beir_dir: Path | None,
     bench_dir: Path | None,
 ) -> None:
@@ -76,22 +89,26 @@ def command(
     \b
     Retrieval: Recall@1/3/5/10, MRR@10, nDCG@10 over the answerable questions.
     Answers: SQuAD exact match and token F1, hit@1, abstention precision/recall/F1.
-    With --squad or --beir DIR a public benchmark is run instead (indexes cached in index/).
+    With --squad, --squadshifts NAME or --beir DIR a public benchmark is run instead (indexes
+    cached in index/); --leave-out-article adds the questions asked without their article.
     """
     from ..errors import UsageError
 
-    modes = sum([gold is not None, squad, beir_dir is not None])
+    modes = sum([gold is not None, squad, squadshifts is not None, beir_dir is not None])
     if modes != 1:
-        raise UsageError("give exactly one of GOLD, --squad or --beir DIR")
-    several = (retriever in (None, "all")) if (squad or beir_dir is not None) else retriever == "all"
+        raise UsageError("give exactly one of GOLD, --squad, --squadshifts NAME or --beir DIR")
+    if leave_out_article and not (squad or squadshifts):
+        raise UsageError("--leave-out-article applies to --squad and --squadshifts only")
+    public = squad or squadshifts is not None or beir_dir is not None
+    several = (retriever in (None, "all")) if public else retriever == "all"
     inputs = [("gold set", gold)] if gold is not None else []
     inputs += [("benchmark folder", beir_dir)] if beir_dir is not None else []
     check_outputs(run_file, qrels_file, inputs + [("corpus", c) for c in corpus], several)
-    if squad or beir_dir is not None:
+    if public:
         if corpus:
-            raise UsageError("--corpus does not apply to --squad/--beir (the benchmark is the corpus)")
+            raise UsageError("--corpus does not apply to --squad/--squadshifts/--beir (the benchmark is the corpus)")
         names = list(RETRIEVERS) if retriever in (None, "all") else [retriever]
-        _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version)
+        _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version, squadshifts, leave_out_article)
         return
 
     from ..eval.evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
@@ -133,7 +150,7 @@ def check_outputs(run_file: Path | None, qrels_file: Path | None, inputs: list[t
 # ------------------------------------------------------------------ benchmarks
 
 
-def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version="1.1") -> None:  # type: ignore[no-untyped-def]
+def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version="1.1", squadshifts=None, leave_out_article=False) -> None:  # type: ignore[no-untyped-def]
     from ..eval import public as B
     from ..eval.evaluate import run_path, write_qrels, write_trec_run
     from .common import build_progress
@@ -141,6 +158,9 @@ def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir
     if squad:
         bench = B.load_squad(bench_dir, split=split, sample=sample, seed=seed, version=squad_version)
         recall_ks: tuple[int, ...] = (1, 5, 20)
+    elif squadshifts:
+        bench = B.load_squadshifts(bench_dir, squadshifts, sample=sample, seed=seed)
+        recall_ks = (1, 5, 20)
     else:
         bench = B.load_beir(Path(beir_dir))
         recall_ks = (100,)
@@ -152,8 +172,9 @@ def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir
             bench,
             names,
             recall_ks,
-            answers=squad and not no_answers,
+            answers=(squad or bool(squadshifts)) and not no_answers,
             progress=progress,
+            leave_out_article=leave_out_article,
             write_run=(lambda name, runs: write_trec_run(run_path(run_file, name, len(names) > 1), runs, tag=f"qa-{name}"))
             if run_file
             else None,
@@ -162,6 +183,8 @@ def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir
         write_qrels(qrels_file, bench.qrels)
     if squad:
         result["sample"] = {"split": split, "questions": sample, "seed": seed, "version": squad_version}
+    elif squadshifts:
+        result["sample"] = {"set": squadshifts, "use": B.SQUADSHIFTS_USE[squadshifts], "questions": sample, "seed": seed}
     if as_json:
         print_json(result)
         return
@@ -280,7 +303,11 @@ def render_bench(result: dict[str, Any], names: list[str], recall_ks: tuple[int,
     for m in metrics:
         table.add_row(m, *[_f(result["retrievers"][n].get(m)) for n in names])
     out.print(table)
-    for key, label in (("answers", "Open retrieval (hybrid, top 5 passages)"), ("reading", "Reading comprehension (gold paragraph)")):
+    for key, label in (
+        ("answers", "Open retrieval (hybrid, top 5 passages)"),
+        ("reading", "Reading comprehension (gold paragraph)"),
+        ("not_in_sources", "Own article left out (right answer: not found)"),
+    ):
         res = result.get(key)
         if not res:
             continue
@@ -289,9 +316,26 @@ def render_bench(result: dict[str, Any], names: list[str], recall_ks: tuple[int,
             line += f" · hit@1 {res['hit@1']:.3f}"
         line += f" · abstained {res['abstained']}/{res['questions']}"
         out.print(Text(line))
-        if "has_answer" in res:
+        if key == "not_in_sources":
+            out.print(Text(f"  said 'not found' for {res['abstained']} of {res['questions']} questions whose article was left out"))
+        elif "has_answer" in res:
             h, n, a = res["has_answer"], res["no_answer"], res["abstention"]
             out.print(Text(
                 f"  answerable ({h['questions']}): EM {h['exact_match']:.1f} · F1 {h['f1']:.1f}   "
                 f"unanswerable ({n['questions']}): abstention precision {a['precision']:.3f} · recall {a['recall']:.3f} · F1 {a['f1']:.3f}"
             ))
+    for key, label in (("answers", "open retrieval"), ("not_in_sources", "own article left out")):
+        if result.get(key, {}).get("reliability"):
+            out.print(reliability_table(result[key]["reliability"], f"Reliability, {label} (best answer's confidence → share right)"))
+
+
+def reliability_table(rows: list[dict[str, Any]], title: str):  # type: ignore[no-untyped-def]
+    """Confidence bin → how many best answers fell in it and how many were right."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for c in ("confidence", "answers", "right", "share right"):
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(r["bin"], str(r["answers"]), str(r["right"]), _f(r["share_right"]))
+    return table

@@ -17,7 +17,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class Benchmark:
     answers: dict[str, list[str]] = field(default_factory=dict)  # query id -> gold answers (SQuAD)
     contexts: dict[str, str] = field(default_factory=dict)  # query id -> its paragraph (SQuAD)
     key: str = ""  # what else the index depends on (the split)
+    article_of: dict[str, str] = field(default_factory=dict)  # document id -> its article (product, for reviews)
+    query_article: dict[str, str] = field(default_factory=dict)  # query id -> the article it was written on
 
 
 def make_document(doc_id: str, title: str, text: str) -> Document:
@@ -143,7 +145,77 @@ def load_squad(bench_dir: Path | None = None, split: str = "test", sample: int =
         answers={q["id"]: [] if q["is_impossible"] else list(q["answers"]) for q in questions},
         contexts={q["id"]: data.para_text[q["pid"]] for q in questions},
         key=f"split={split}",
+        article_of={p["pid"]: p["title"] for p in paragraphs},
+        query_article={q["id"]: q["title"] for q in questions},
     )
+
+
+SQUADSHIFTS = {"new_wiki": "new_wiki_v1.0.json", "amazon_reviews": "amazon_reviews_v1.0.json"}
+# what each SQuADShifts file may be used for (../shared/bench/README.md): the reviews choose and
+# calibrate, never train; the newer Wikipedia articles only report
+SQUADSHIFTS_USE = {"new_wiki": "test", "amazon_reviews": "validation"}
+
+
+def load_squadshifts(bench_dir: Path | None = None, name: str = "new_wiki", sample: int = 300, seed: int = 0) -> Benchmark:
+    """A SQuADShifts set (Miller et al. 2020: SQuAD's protocol on other text): every paragraph
+    is a document, `sample` seeded random questions (0: all) the queries, each answerable by its
+    paragraph. An article (a product, for the reviews) groups paragraphs, so a question can be
+    asked with its own article left out of the passages (see `hits_leaving_out`)."""
+    from . import squad_split
+
+    if name not in SQUADSHIFTS:
+        raise UsageError(f"unknown SQuADShifts set {name!r}: choose one of {', '.join(SQUADSHIFTS)}")
+    path = squad_split.bench_dir(bench_dir) / "squadshifts" / SQUADSHIFTS[name]
+    if not path.is_file():
+        raise UsageError(f"SQuADShifts file not found: {path} (set --bench-dir or QA_BENCH_DIR)")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a SQuAD-format file ({exc})") from None
+    docs, article_of, questions = [], {}, []
+    for ai, article in enumerate(raw["data"]):
+        title = str(article.get("title") or f"article {ai + 1}")
+        for pi, p in enumerate(article["paragraphs"]):
+            pid = f"{ai:03d}__{pi:03d}"
+            docs.append(make_document(pid, title.replace("_", " "), p["context"]))
+            article_of[pid] = title
+            for q in p["qas"]:
+                answers = [a["text"] for a in q.get("answers") or []]
+                if answers:
+                    questions.append({"id": q["id"], "question": q["question"], "answers": answers, "pid": pid, "title": title, "context": p["context"]})
+    if sample and sample < len(questions):
+        questions = [questions[i] for i in sorted(random.Random(seed).sample(range(len(questions)), sample))]
+    return Benchmark(
+        name=f"squadshifts-{name}",
+        source=path.resolve(),
+        documents=docs,
+        queries={q["id"]: q["question"] for q in questions},
+        qrels={q["id"]: {q["pid"]} for q in questions},
+        answers={q["id"]: q["answers"] for q in questions},
+        contexts={q["id"]: q["context"] for q in questions},
+        article_of=article_of,
+        query_article={q["id"]: q["title"] for q in questions},
+    )
+
+
+def hits_leaving_out(engine, bench: Benchmark, qids: Sequence[str], k: int = 5, retriever: str = "hybrid") -> list[list[Hit]]:  # type: ignore[no-untyped-def]
+    """Each question's top-k passages once every passage of its own article is taken away:
+    the realistic "the documents do not say it" (a folder about something near, not about
+    this). The search reaches k plus the largest article's passage count, so the k kept are
+    exactly the fused ranking's best k outside the article (up to the fusion of rank lists
+    that still counted the article: ranks, not scores, shift)."""
+    per_article: dict[str, int] = {}
+    for p in engine.index.passages:
+        a = bench.article_of.get(p.path, p.path)
+        per_article[a] = per_article.get(a, 0) + 1
+    depth = min(len(engine.index.passages), k + max(per_article.values(), default=0))
+    found = engine.search_many([bench.queries[q] for q in qids], k=depth, retriever=retriever)
+    out = []
+    for q, hits in zip(qids, found, strict=True):
+        own = bench.query_article.get(q)
+        kept = [h for h in hits if bench.article_of.get(h.passage.path) != own][:k]
+        out.append([replace(h, rank=i) for i, h in enumerate(kept, start=1)])
+    return out
 
 
 # ------------------------------------------------------------------ index
@@ -242,9 +314,12 @@ def run_benchmark(
     answers: bool = False,
     progress: Progress | None = None,
     write_run: Callable[[str, dict[str, list[tuple[str, float]]]], None] | None = None,
+    leave_out_article: bool = False,
 ) -> dict[str, Any]:
     """Every retriever on every query; answer EM/F1 (hybrid, as `qa ask` does) when asked.
-    `write_run(retriever, runs)` receives each retriever's ranked lists (for TREC files)."""
+    `write_run(retriever, runs)` receives each retriever's ranked lists (for TREC files).
+    `leave_out_article`: the answerable questions asked again without their article
+    ("not_in_sources": how often "not found" is said when the documents do not say it)."""
     depth = max(max(recall_ks), 10)
     out: dict[str, Any] = {
         "dataset": bench.name,
@@ -266,6 +341,9 @@ def run_benchmark(
         out["answers"] = run_answers(engine, bench, progress)
         if bench.contexts:
             out["reading"] = run_reading(bench, progress)
+        if leave_out_article:
+            asked = replace(bench, queries={q: t for q, t in bench.queries.items() if bench.answers.get(q)})
+            out["not_in_sources"] = run_answers(engine, asked, progress, leave_out_article=True)
     return out
 
 
@@ -343,14 +421,19 @@ def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int =
     return out
 
 
-def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batch: int = 32, leave_out_article: bool = False) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Open retrieval: `qa ask`'s answer (hybrid, top 5 passages) to every question, scored as
     SQuAD scores it (see `squad_scores`); hit@1 (a gold answer inside the returned sentence)
-    is over answerable questions."""
-    from ..answer import abstain_below
+    is over answerable questions.
+
+    `leave_out_article`: every question asked with its own article's passages taken away
+    (`hits_leaving_out`), so nothing left answers it and the right answer is "not found":
+    scored as unanswerable questions are (abstention)."""
+    from ..answer import abstain_below, answer_from_hits
 
     threshold = abstain_below()
     qids = list(bench.queries)
+    gold_of = {q: ([] if leave_out_article else bench.answers[q]) for q in qids}
     preds: dict[str, str | None] = {}
     hit = []
     conf_right: list[tuple[float, bool]] = []  # the best answer's confidence, and was it right
@@ -359,18 +442,22 @@ def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batc
         chunk = qids[start : start + batch]
         # every question answered (min_score 0) so the reliability table sees each confidence;
         # the answer counts as given when it clears the calibrated threshold, as in `qa ask`
-        answers = engine.ask_many([bench.queries[q] for q in chunk], k=5, retriever="hybrid", min_score=0.0)
+        if leave_out_article:
+            answers = answer_from_hits([bench.queries[q] for q in chunk], hits_leaving_out(engine, bench, chunk), engine.locator, min_score=0.0)
+        else:
+            answers = engine.ask_many([bench.queries[q] for q in chunk], k=5, retriever="hybrid", min_score=0.0)
         for q, a in zip(chunk, answers, strict=True):
-            gold = bench.answers[q]
+            gold = gold_of[q]
             given = not a.abstained and a.confidence >= threshold
             preds[q] = a.text if given else None
             conf_right.append((a.confidence, bool(gold) and a.text is not None and M.token_f1(a.text, gold) >= 0.5))
             if gold:
                 hit.append(max(M.answer_in(a.sentence, gold), M.answer_in(a.text, gold)) if given else 0.0)
         if progress:
-            progress("answers", min(start + batch, len(qids)), len(qids))
-    out = squad_scores(bench, preds)
-    out["hit@1"] = M.mean(hit)
+            progress("answers, own article left out" if leave_out_article else "answers", min(start + batch, len(qids)), len(qids))
+    out = squad_scores(replace(bench, answers=gold_of), preds)
+    if hit:
+        out["hit@1"] = M.mean(hit)
     out["reliability"] = reliability(conf_right)
     out["seconds"] = round(time.perf_counter() - started, 2)
     return out
