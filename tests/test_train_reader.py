@@ -154,3 +154,30 @@ def test_the_full_training_set_holds_squad_train_and_only_dev_training_articles(
     for q in questions[::997]:
         for a, s in zip(q["answers"], q["answer_starts"], strict=True):
             assert text[q["pid"]][s : s + len(a)] == a
+
+
+def test_quantised_weights_leave_room_so_every_cpu_kernel_computes_the_same(tmp_path: Path) -> None:
+    """7-bit weights: uint8 × weight pair sums stay inside int16 (255 × 64 × 2 < 32,767), so a
+    CPU without VNNI (vpmaddubsw, saturating) and one with it give the same integers."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.random.default_rng(0).normal(size=(64, 32)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    fp32 = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(fp32))
+
+    def weight_range(reduce_range: bool) -> int:
+        out = tmp_path / f"q-{reduce_range}.onnx"
+        T.quantise(fp32, out, per_channel=True, reduce_range=reduce_range)
+        q = [numpy_helper.to_array(i) for i in onnx.load(str(out)).graph.initializer if i.name.endswith("_quantized")]
+        return int(max(np.abs(a.astype(np.int32)).max() for a in q))
+
+    assert weight_range(True) <= 64
+    assert weight_range(False) == 127  # what rounds 1-10 shipped: full range, CPU-dependent

@@ -727,16 +727,22 @@ def export(args: argparse.Namespace) -> None:
         opset_version=17,
         dynamo=False,
     )
-    quantise(fp32, out / "reader-int8.onnx", args.per_channel)
+    quantise(fp32, out / "reader-int8.onnx", args.per_channel, not args.full_range)
 
 
-def quantise(fp32: Path, target: Path, per_channel: bool) -> None:
-    """int8 weights by onnxruntime dynamic quantisation (activations are quantised per run)."""
+def quantise(fp32: Path, target: Path, per_channel: bool, reduce_range: bool = True) -> None:
+    """int8 weights by onnxruntime dynamic quantisation (activations are quantised per run).
+
+    `reduce_range`: weights in 7 bits ([-64, 63]). Why: a CPU without VNNI multiplies uint8
+    activations by int8 weights with vpmaddubsw, whose pairwise int16 sums saturate when both
+    use the full range (255 × 127 × 2 > 32,767), while VNNI sums in int32 exactly — so the same
+    file gave other answers on another CPU (issue 33: a pinned F1 moved 1.6 points by CPU
+    alone). With 7-bit weights no pair can saturate, and every kernel computes the same integers."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=per_channel)
-    log(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB, per_channel={per_channel}) from {fp32}")
+    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=per_channel, reduce_range=reduce_range)
+    log(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB, per_channel={per_channel}, reduce_range={reduce_range}) from {fp32}")
 
 
 def validate(args: argparse.Namespace) -> list[dict]:
@@ -1117,6 +1123,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", default=None)
     e.add_argument("--out", default=None, help="folder for the candidate (default: the shipped model's folder)")
     e.add_argument("--per-channel", action="store_true", help="int8 scales per output channel instead of per tensor")
+    e.add_argument("--full-range", action="store_true", help="8-bit weights (rounds 1-10): answers then differ between CPUs with and without VNNI")
     v = sub.add_parser("validate")
     v.add_argument("models", nargs="+", help="ONNX files to compare")
     v.add_argument("--bench", type=Path, default=None)
