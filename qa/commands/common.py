@@ -34,12 +34,7 @@ def store_options(f: F) -> F:
     def run(*args: Any, store: str | None, url: str | None, collection: str | None, **kwargs: Any) -> Any:
         from .. import stores
 
-        env = stores.from_env()
-        kind = store or ("qdrant" if url else env.kind)
-        if kind == "qdrant":
-            spec = stores.StoreSpec("qdrant", url or env.url, collection or env.collection)
-        else:
-            spec = stores.StoreSpec(kind, url, collection)
+        spec = choose_store(store, url, collection, kwargs.get("index_dir"))
         previous = stores.select(spec)
         try:
             return f(*args, **kwargs)
@@ -67,6 +62,26 @@ def store_options(f: F) -> F:
         "needs pip install 'qa[scale]'). Default: $QA_STORE.",
     )(g)
     return g
+
+
+def choose_store(store: str | None, url: str | None, collection: str | None, index_dir: Path | None):  # type: ignore[no-untyped-def]
+    """The StoreSpec for the options: --store/--url first, then the store the --index-dir folder records, then $QA_STORE.
+
+    An index folder knows what it is (qa.stores.recorded_store): `--index-dir Q` on an
+    embedded Qdrant folder opens it as one, with its collection, without `--store qdrant`.
+    """
+    from .. import stores
+
+    recorded = stores.recorded_store(index_dir) if store is None and url is None else None
+    if recorded is not None:
+        return stores.StoreSpec(recorded.kind, None, collection or recorded.collection)
+    env = stores.from_env()
+    kind = store or ("qdrant" if url else env.kind)
+    if kind == "qdrant":
+        recorded = stores.recorded_store(index_dir) if not (url or env.url) else None
+        named = collection or env.collection or (recorded.collection if recorded else None)
+        return stores.StoreSpec("qdrant", url or env.url, named)
+    return stores.StoreSpec(kind, url, collection)
 
 
 def corpus_options(f: F) -> F:

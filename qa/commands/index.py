@@ -82,16 +82,17 @@ def command(
     from ..config import default_index_dir, default_settings
     from ..engine import resolve_paths
 
+    from ..stores import selected
+
+    spec = selected()
     paths, use_ray, ray_address = _split_ray_value(paths, ray_address, workers, watch)
-    corpus = resolve_paths(list(paths) or _recorded_corpus(index_dir))
+    corpus = resolve_paths(list(paths) or _recorded_corpus(index_dir, spec))
     target = index_dir or default_index_dir(corpus)
     settings = default_settings()
     if backend:
         settings = replace(settings, backend=backend)
     from ..incremental import refresh_index
-    from ..stores import selected
 
-    spec = selected()
     if spec.kind == "qdrant" and watch:
         from ..errors import UsageError
 
@@ -253,7 +254,7 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
         out.print(Text(f"{_n(len(summary['skipped_files']), 'file')} skipped.", style="yellow"), soft_wrap=True)
 
 
-def _recorded_corpus(index_dir: Path | None) -> list[Path] | None:
+def _recorded_corpus(index_dir: Path | None, spec) -> list[Path] | None:  # type: ignore[no-untyped-def]
     """For `qa index --index-dir I` alone: the corpus I was built from (None: the bundled seeds/).
 
     Refreshing an index must never swap its corpus for seeds/ because no path was typed;
@@ -265,12 +266,17 @@ def _recorded_corpus(index_dir: Path | None) -> list[Path] | None:
     from ..errors import IndexProblem, UsageError
     from ..store import read_manifest
 
-    if index_dir is None:
+    if spec.kind == "qdrant":
+        from ..stores.qdrant_index import recorded_corpus
+
+        recorded = recorded_corpus(spec, index_dir) or []
+    elif index_dir is None:
         return None
-    try:
-        recorded = recorded_paths(read_manifest(index_dir))
-    except IndexProblem:
-        return None  # not an index (yet): built from seeds/, if the folder may be replaced
+    else:
+        try:
+            recorded = recorded_paths(read_manifest(index_dir))
+        except IndexProblem:
+            return None  # not an index (yet): built from seeds/, if the folder may be replaced
     missing = [p for p in recorded if not p.exists()]
     if missing:
         raise UsageError(
