@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -150,8 +151,23 @@ def stderr_console():  # type: ignore[no-untyped-def]
     return _console_class()(stderr=True, highlight=False)
 
 
+PIPED_WIDTH = 1000  # stdout that is not a terminal: lines as long as their content, up to this
+
+
 def stdout_console():  # type: ignore[no-untyped-def]
-    return _console_class()(highlight=False)
+    """The console for results. Piped to a file or another program (no terminal, no $COLUMNS),
+    rich assumed 80 columns and wrapped every table cell to fit: `qa eval > report.txt` was
+    unreadable. There it is wide, so a table is as wide as its content (panels fit their
+    text: see panel_expands)."""
+    console = _console_class()(highlight=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = _console_class()(highlight=False, width=PIPED_WIDTH)
+    return console
+
+
+def panel_expands(console) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a Panel should fill the width: on a terminal yes; piped (PIPED_WIDTH) it fits its text instead of padding to 1,000 columns."""
+    return bool(console.is_terminal) or console.width < PIPED_WIDTH
 
 
 def notify(message: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from ..config import INDEX_DIR_HELP
+from ..config import INDEX_DIR_HELP, IndexSettings
 from .common import build_progress, notify, print_json, stdout_console, store_options
 
 LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ray started on this machine
@@ -27,7 +30,7 @@ LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ra
     "--backend",
     type=click.Choice(["torch", "onnx-int8"]),
     default=None,
-    help="Encoder implementation of all-MiniLM-L6-v2 (default: $QA_BACKEND or torch).",
+    help=f"Encoder implementation of all-MiniLM-L6-v2 (default: $QA_BACKEND, else {IndexSettings.backend}; torch when the int8 package is missing).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -98,22 +101,23 @@ def command(
 
         raise UsageError("--watch works with the folder store only (for now); leave out --store qdrant / --url")
     encoder = None
-    try:
-        with build_progress(quiet or as_json) as progress:
-            if spec.kind == "qdrant":
-                from ..stores.qdrant_index import local_home, refresh, target_for
+    with ray_prints_to_stderr(use_ray):
+        try:
+            with build_progress(quiet or as_json) as progress:
+                if spec.kind == "qdrant":
+                    from ..stores.qdrant_index import local_home, refresh, target_for
 
-                where = target_for(spec, corpus, index_dir)
-                encoder = _ray_encoder(ray_address, workers, settings, local_home(where)) if use_ray else None
-                result = refresh(corpus, where, settings, force=force, progress=progress, notify=notify, encoder=encoder)
-            else:
-                from ..store import real_target
+                    where = target_for(spec, corpus, index_dir)
+                    encoder = _ray_encoder(ray_address, workers, settings, local_home(where)) if use_ray else None
+                    result = refresh(corpus, where, settings, force=force, progress=progress, notify=notify, encoder=encoder)
+                else:
+                    from ..store import real_target
 
-                encoder = _ray_encoder(ray_address, workers, settings, real_target(target)) if use_ray else None
-                result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify, encoder=encoder)
-    finally:
-        if encoder is not None:
-            encoder.close()
+                    encoder = _ray_encoder(ray_address, workers, settings, real_target(target)) if use_ray else None
+                    result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify, encoder=encoder)
+        finally:
+            if encoder is not None:
+                encoder.close()  # Ray stopped while its prints still go to stderr
     summary = summary_of(result)
     if encoder is not None and encoder.stats:
         summary["ray"] = {"where": encoder.address or "local", **encoder.stats}
@@ -123,6 +127,22 @@ def command(
         print_summary(summary)
     if watch:
         watch_and_report(corpus, target, settings, as_json)
+
+
+@contextlib.contextmanager
+def ray_prints_to_stderr(active: bool) -> Iterator[None]:
+    """While Ray runs in this process, anything printed to stdout goes to stderr instead.
+
+    Ray's driver prints the raylet's error reports ("(raylet) A worker died or was killed …")
+    to sys.stdout from a thread of its own, whatever log_to_driver says: a worker killed
+    mid-build, or Ctrl+C, put that coloured line in front of `--json` output. qa itself
+    prints nothing to stdout before the summary, which comes after Ray is shut down.
+    """
+    if not active:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def _split_ray_value(
