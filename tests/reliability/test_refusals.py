@@ -146,3 +146,21 @@ def test_a_qdrant_folder_moved_elsewhere_is_still_found(qdrant_folder: Path, tmp
     qdrant_folder.rename(moved)
     code, out, err = run_cli(["search", QUESTION, "--index-dir", str(moved), "--json"], capsys)
     assert code == 0 and json.loads(out)["hits"], err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("store", ["faiss", "qdrant"])
+@pytest.mark.parametrize("exists", [False, True], ids=["new-folder", "empty-folder"])
+def test_a_build_with_nothing_to_index_leaves_no_folder_behind(tmp_path: Path, capsys: pytest.CaptureFixture[str], store: str, exists: bool) -> None:
+    """The folder checks pass, the build starts and fails ("no text to index"): what it made goes again
+    (the same paths and bytes; the folders' mtimes may move, the build did run)."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_text("")
+    target = tmp_path / "out" / "idx"
+    if exists:
+        target.mkdir(parents=True)
+    before = {k: (kind, h) for k, (kind, _, h) in snapshot(tmp_path).items()}
+    code, _, err = run_cli(["index", str(corpus), "--index-dir", str(target), "--store", store], capsys)
+    assert code == 2 and "no text to index" in err, err
+    assert {k: (kind, h) for k, (kind, _, h) in snapshot(tmp_path).items()} == before, err
