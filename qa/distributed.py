@@ -55,6 +55,7 @@ import numpy as np
 
 from .encoders.base import DIMENSION
 from .errors import QAError, UsageError
+from .safe_text import plural
 
 PARTIAL_TAG = "ray-partial"
 DEFAULT_BATCH = 64  # most rows per Ray batch: 8 int8-ONNX encoder batches, ≈ 2–4 s of one core
@@ -455,7 +456,7 @@ class RayEncoder:
         if self.address not in (None, "auto"):
             probe(self.address)
         if self.notify:
-            self.notify(f"joining the Ray cluster at {self.address}" if self.address else f"starting a local Ray ({self._local_cpus()} CPUs)")
+            self.notify(f"joining the Ray cluster at {self.address}" if self.address else f"starting a local Ray ({plural(self._local_cpus(), 'CPU')})")
         _quiet_env()
         try:
             with _c_stderr_silenced():
@@ -496,7 +497,7 @@ class RayEncoder:
             return max(1, cpus // self.threads)
         if self.workers * self.threads > cpus:
             raise QAError(
-                f"{self.where} has {cpus} CPUs; {self.workers} workers × {self.threads} threads need {self.workers * self.threads}: "
+                f"{self.where} has {plural(cpus, 'CPU')}; {plural(self.workers, 'worker')} × {plural(self.threads, 'thread')} need {self.workers * self.threads}: "
                 f"use --workers {max(1, cpus // self.threads)} or fewer (or add nodes)"
             )
         return self.workers

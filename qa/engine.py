@@ -166,6 +166,7 @@ def open_index(
             raise
         manifest, reason = None, None if not target.exists() else str(exc)
         if reason is None:
+            check_buildable(target, corpus_paths)  # refuse before announcing a build that must not happen
             say(f"building the index for {', '.join(map(str, corpus_paths))} in {target} (first run)")
     if reason is not None:
         if not auto:

@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .clean import clean_text, repeated_lines, split_lines
@@ -432,8 +432,11 @@ class Fingerprint:
         return self._h.hexdigest()
 
 
-def load_corpus(paths: Sequence[str | Path]) -> Corpus:
-    """Read every file under `paths` into clean documents, with what was skipped and why."""
+def load_corpus(paths: Sequence[str | Path], progress: Callable[[str, int, int], None] | None = None) -> Corpus:
+    """Read every file under `paths` into clean documents, with what was skipped and why.
+
+    `progress("read", done, total)` counts files (a corpus named as one folder is still 6 files read, not "1/1").
+    """
     root, files, walk_skipped = discover([Path(p) for p in paths])
     skipped = [Skipped(_shown(p, root), reason) for p, reason in walk_skipped]
     warnings: list[str] = []
@@ -442,7 +445,11 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
     order: list[str] = []  # files with text, in reading order
     read: list[str] = []
     fingerprint = Fingerprint()
-    for f in files:
+    if progress:
+        progress("read", 0, len(files))
+    for done, f in enumerate(files, start=1):
+        if progress and done > 1:
+            progress("read", done - 1, len(files))
         rel = _shown(f, root)
         data, why = read_bytes(f)
         fingerprint.add(_relative(f, root), data, why)
@@ -468,6 +475,8 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
             warnings.append(f"{rel}: {note}")
         texts[rel] = text
         order.append(rel)
+    if progress and files:
+        progress("read", len(files), len(files))
     repeated = repeated_lines(split_lines(t) for t in texts.values()) if len(texts) > 1 else frozenset()
     documents: list[Document] = []
     for rel in order:

@@ -410,9 +410,7 @@ def read_passages(
     """
     from .ingest import corpus_fingerprint, load_corpus
 
-    if progress:
-        progress("read", 0, 1)
-    corpus = corpus or load_corpus(list(paths))
+    corpus = corpus or load_corpus(list(paths), progress)
     fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths))
     for warning in corpus.warnings:
         if notify:
@@ -421,8 +419,6 @@ def read_passages(
     if not passages:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped[:3])
         raise QAError(f"no text to index in {', '.join(map(str, paths))}" + (f" (skipped {reasons})" if reasons else ""))
-    if progress:
-        progress("read", 1, 1)
     return corpus, fingerprint, passages
 
 
@@ -464,7 +460,7 @@ def manifest_for(
             "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
         },
         "counts": {
-            "files": len(corpus.files),
+            "files": len({d.path for d in corpus.documents}),  # files indexed: read but skipped ones are under "skipped"
             "documents": len(corpus.documents),
             "passages": passages,
             "skipped": len(corpus.skipped),

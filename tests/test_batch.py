@@ -64,6 +64,11 @@ def test_done_ids_drops_a_torn_last_line(tmp_path: Path) -> None:
     out = tmp_path / "a.jsonl"
     out.write_text('{"id": "a", "answer": "46"}\n{"id": "b", "ans', encoding="utf-8")
     assert done_ids(out) == {"a"}
+    # only read: the torn line is cut by the Writer when the resumed batch writes (a refused one writes nothing)
+    assert out.read_text(encoding="utf-8").endswith('"ans')
+    from qa.commands.batch import Writer, resume_point
+
+    Writer(out, append=True, keep=resume_point(out)[1]).close()
     assert out.read_text(encoding="utf-8") == '{"id": "a", "answer": "46"}\n'
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .common import corpus_options, json_option, open_engine, print_json, retrieval_options, stdout_console
+from .common import corpus_options, json_option, open_engine, print_json, panel_expands, retrieval_options, stdout_console
 
 
 def answer_options(f: Any) -> Any:
@@ -92,4 +92,4 @@ def render_answer(answer: Any) -> None:
         out.print(Text("Sources:", style="bold"))
     for i, src in enumerate(answer.sources, start=1):
         header = Text.assemble((f"{i}. ", "bold"), where(src), (f"  retrieval #{src.rank}", "dim"))
-        out.print(Panel(marked_sentence(src), title=header, title_align="left", expand=True))
+        out.print(Panel(marked_sentence(src), title=header, title_align="left", expand=panel_expands(out)))

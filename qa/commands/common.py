@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,12 +35,7 @@ def store_options(f: F) -> F:
     def run(*args: Any, store: str | None, url: str | None, collection: str | None, **kwargs: Any) -> Any:
         from .. import stores
 
-        env = stores.from_env()
-        kind = store or ("qdrant" if url else env.kind)
-        if kind == "qdrant":
-            spec = stores.StoreSpec("qdrant", url or env.url, collection or env.collection)
-        else:
-            spec = stores.StoreSpec(kind, url, collection)
+        spec = choose_store(store, url, collection, kwargs.get("index_dir"))
         previous = stores.select(spec)
         try:
             return f(*args, **kwargs)
@@ -67,6 +63,26 @@ def store_options(f: F) -> F:
         "needs pip install 'qa[scale]'). Default: $QA_STORE.",
     )(g)
     return g
+
+
+def choose_store(store: str | None, url: str | None, collection: str | None, index_dir: Path | None):  # type: ignore[no-untyped-def]
+    """The StoreSpec for the options: --store/--url first, then the store the --index-dir folder records, then $QA_STORE.
+
+    An index folder knows what it is (qa.stores.recorded_store): `--index-dir Q` on an
+    embedded Qdrant folder opens it as one, with its collection, without `--store qdrant`.
+    """
+    from .. import stores
+
+    recorded = stores.recorded_store(index_dir) if store is None and url is None else None
+    if recorded is not None:
+        return stores.StoreSpec(recorded.kind, None, collection or recorded.collection)
+    env = stores.from_env()
+    kind = store or ("qdrant" if url else env.kind)
+    if kind == "qdrant":
+        recorded = stores.recorded_store(index_dir) if not (url or env.url) else None
+        named = collection or env.collection or (recorded.collection if recorded else None)
+        return stores.StoreSpec("qdrant", url or env.url, named)
+    return stores.StoreSpec(kind, url, collection)
 
 
 def corpus_options(f: F) -> F:
@@ -135,8 +151,23 @@ def stderr_console():  # type: ignore[no-untyped-def]
     return _console_class()(stderr=True, highlight=False)
 
 
+PIPED_WIDTH = 1000  # stdout that is not a terminal: lines as long as their content, up to this
+
+
 def stdout_console():  # type: ignore[no-untyped-def]
-    return _console_class()(highlight=False)
+    """The console for results. Piped to a file or another program (no terminal, no $COLUMNS),
+    rich assumed 80 columns and wrapped every table cell to fit: `qa eval > report.txt` was
+    unreadable. There it is wide, so a table is as wide as its content (panels fit their
+    text: see panel_expands)."""
+    console = _console_class()(highlight=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = _console_class()(highlight=False, width=PIPED_WIDTH)
+    return console
+
+
+def panel_expands(console) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a Panel should fill the width: on a terminal yes; piped (PIPED_WIDTH) it fits its text instead of padding to 1,000 columns."""
+    return bool(console.is_terminal) or console.width < PIPED_WIDTH
 
 
 def notify(message: str) -> None:

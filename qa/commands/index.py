@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from ..config import INDEX_DIR_HELP
+from ..config import INDEX_DIR_HELP, IndexSettings
 from .common import build_progress, notify, print_json, stdout_console, store_options
 
 LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ray started on this machine
@@ -27,7 +30,7 @@ LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ra
     "--backend",
     type=click.Choice(["torch", "onnx-int8"]),
     default=None,
-    help="Encoder implementation of all-MiniLM-L6-v2 (default: $QA_BACKEND or torch).",
+    help=f"Encoder implementation of all-MiniLM-L6-v2 (default: $QA_BACKEND, else {IndexSettings.backend}; torch when the int8 package is missing).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -82,37 +85,39 @@ def command(
     from ..config import default_index_dir, default_settings
     from ..engine import resolve_paths
 
+    from ..stores import selected
+
+    spec = selected()
     paths, use_ray, ray_address = _split_ray_value(paths, ray_address, workers, watch)
-    corpus = resolve_paths(list(paths) or _recorded_corpus(index_dir))
+    corpus = resolve_paths(list(paths) or _recorded_corpus(index_dir, spec))
     target = index_dir or default_index_dir(corpus)
     settings = default_settings()
     if backend:
         settings = replace(settings, backend=backend)
     from ..incremental import refresh_index
-    from ..stores import selected
 
-    spec = selected()
     if spec.kind == "qdrant" and watch:
         from ..errors import UsageError
 
         raise UsageError("--watch works with the folder store only (for now); leave out --store qdrant / --url")
     encoder = None
-    try:
-        with build_progress(quiet or as_json) as progress:
-            if spec.kind == "qdrant":
-                from ..stores.qdrant_index import local_home, refresh, target_for
+    with ray_prints_to_stderr(use_ray):
+        try:
+            with build_progress(quiet or as_json) as progress:
+                if spec.kind == "qdrant":
+                    from ..stores.qdrant_index import local_home, refresh, target_for
 
-                where = target_for(spec, corpus, index_dir)
-                encoder = _ray_encoder(ray_address, workers, settings, local_home(where)) if use_ray else None
-                result = refresh(corpus, where, settings, force=force, progress=progress, notify=notify, encoder=encoder)
-            else:
-                from ..store import real_target
+                    where = target_for(spec, corpus, index_dir)
+                    encoder = _ray_encoder(ray_address, workers, settings, local_home(where)) if use_ray else None
+                    result = refresh(corpus, where, settings, force=force, progress=progress, notify=notify, encoder=encoder)
+                else:
+                    from ..store import real_target
 
-                encoder = _ray_encoder(ray_address, workers, settings, real_target(target)) if use_ray else None
-                result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify, encoder=encoder)
-    finally:
-        if encoder is not None:
-            encoder.close()
+                    encoder = _ray_encoder(ray_address, workers, settings, real_target(target)) if use_ray else None
+                    result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify, encoder=encoder)
+        finally:
+            if encoder is not None:
+                encoder.close()  # Ray stopped while its prints still go to stderr
     summary = summary_of(result)
     if encoder is not None and encoder.stats:
         summary["ray"] = {"where": encoder.address or "local", **encoder.stats}
@@ -122,6 +127,22 @@ def command(
         print_summary(summary)
     if watch:
         watch_and_report(corpus, target, settings, as_json)
+
+
+@contextlib.contextmanager
+def ray_prints_to_stderr(active: bool) -> Iterator[None]:
+    """While Ray runs in this process, anything printed to stdout goes to stderr instead.
+
+    Ray's driver prints the raylet's error reports ("(raylet) A worker died or was killed …")
+    to sys.stdout from a thread of its own, whatever log_to_driver says: a worker killed
+    mid-build, or Ctrl+C, put that coloured line in front of `--json` output. qa itself
+    prints nothing to stdout before the summary, which comes after Ray is shut down.
+    """
+    if not active:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def _split_ray_value(
@@ -253,7 +274,7 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
         out.print(Text(f"{_n(len(summary['skipped_files']), 'file')} skipped.", style="yellow"), soft_wrap=True)
 
 
-def _recorded_corpus(index_dir: Path | None) -> list[Path] | None:
+def _recorded_corpus(index_dir: Path | None, spec) -> list[Path] | None:  # type: ignore[no-untyped-def]
     """For `qa index --index-dir I` alone: the corpus I was built from (None: the bundled seeds/).
 
     Refreshing an index must never swap its corpus for seeds/ because no path was typed;
@@ -265,12 +286,17 @@ def _recorded_corpus(index_dir: Path | None) -> list[Path] | None:
     from ..errors import IndexProblem, UsageError
     from ..store import read_manifest
 
-    if index_dir is None:
+    if spec.kind == "qdrant":
+        from ..stores.qdrant_index import recorded_corpus
+
+        recorded = recorded_corpus(spec, index_dir) or []
+    elif index_dir is None:
         return None
-    try:
-        recorded = recorded_paths(read_manifest(index_dir))
-    except IndexProblem:
-        return None  # not an index (yet): built from seeds/, if the folder may be replaced
+    else:
+        try:
+            recorded = recorded_paths(read_manifest(index_dir))
+        except IndexProblem:
+            return None  # not an index (yet): built from seeds/, if the folder may be replaced
     missing = [p for p in recorded if not p.exists()]
     if missing:
         raise UsageError(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import corpus_options, json_option, open_engine, print_json, retrieval_options, stdout_console
+from .common import corpus_options, json_option, open_engine, print_json, panel_expands, retrieval_options, stdout_console
 
 
 @click.command("search")
@@ -60,4 +60,4 @@ def render_hits(question: str, hits, retriever: str) -> None:  # type: ignore[no
         )
         title = Text(printable(p.title) or "(untitled)", style="bold cyan")
         shown = p.text if len(p.text) <= MAX_SHOWN else p.text[:MAX_SHOWN] + f" … [{len(p.text) - MAX_SHOWN:,} more characters; --json has all]"
-        out.print(Panel(Text(printable(shown)), title=header, title_align="left", subtitle=title, subtitle_align="left", expand=True))
+        out.print(Panel(Text(printable(shown)), title=header, title_align="left", subtitle=title, subtitle_align="left", expand=panel_expands(out)))

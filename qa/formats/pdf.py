@@ -160,7 +160,7 @@ def extract_pdf(data: bytes) -> Extracted:
         starts.append(len(lines) + 1)
         lines.extend(page)
     lines = join_broken(lines)
-    note = f"{blank_pages} of {len(texts)} pages have no text layer (scanned?)" if blank_pages else None
+    note = f"{blank_pages} of {len(texts)} pages {'has' if blank_pages == 1 else 'have'} no text layer (scanned?)" if blank_pages else None
     return Extracted(
         lines=tuple(lines),
         page_starts=tuple(starts),

@@ -51,3 +51,40 @@ def from_env() -> StoreSpec:
 
 def selected() -> StoreSpec:
     return _selected or from_env()
+
+
+STORE_FILE = "qa-store.json"  # in an embedded Qdrant folder: which store and collection it holds (written by qa)
+
+
+def recorded_store(index_dir: str | os.PathLike[str] | None) -> StoreSpec | None:
+    """The store an index folder says it holds (None: a FAISS folder, or nothing qa recognises).
+
+    `qa search --index-dir Q` must open an embedded Qdrant folder without `--store qdrant`
+    repeated: taken for a FAISS folder, it was "not a qa index", and the suggested rebuild
+    was refused. A folder built by qa records its store and collection in qa-store.json;
+    one built before that is recognised by Qdrant's own meta.json (its collection is then
+    named after the folder, as it was built).
+    """
+    import json
+
+    if index_dir is None:
+        return None
+    folder = os.fspath(index_dir)
+    try:
+        with open(os.path.join(folder, STORE_FILE), encoding="utf-8") as fh:
+            recorded = json.load(fh)
+    except (OSError, ValueError):
+        recorded = None
+    if isinstance(recorded, dict) and recorded.get("store") == "qdrant":
+        name = recorded.get("collection")
+        return StoreSpec("qdrant", None, name if isinstance(name, str) and name else None)
+    if os.path.exists(os.path.join(folder, "manifest.json")):
+        return None
+    try:
+        with open(os.path.join(folder, "meta.json"), encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if isinstance(meta, dict) and "collections" in meta and "aliases" in meta:
+        return StoreSpec("qdrant")
+    return None

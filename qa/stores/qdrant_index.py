@@ -24,7 +24,9 @@ from .qdrant_store import (
     cli_location,
     connect,
     folder_replaceable,
+    local_entries,
     read_collection_manifest,
+    write_store_file,
 )
 
 if TYPE_CHECKING:
@@ -74,14 +76,13 @@ def build(
     """Read, chunk, embed `paths` and write them as a new collection (atomically, see qdrant_store)."""
     from ..encoders import load_encoder
     from ..incremental import changes_of, compatible, embed_missing
-    from ..store import build_lock, check_outside_corpus, index_text, manifest_for, read_passages
+    from ..store import build_lock, index_text, manifest_for, read_passages
 
     started = time.perf_counter()
-    if target.folder is not None:
-        check_outside_corpus(target.folder, paths)
-        folder_replaceable(target.folder)
+    check_buildable(target, paths)
     with build_lock(local_home(target), notify):
         own_client = client is None
+        made = _qdrant_entries_before(target) if own_client else None
         client = client or connect(target, create=True)
         try:
             corpus, fingerprint, passages = read_passages(paths, settings, None, progress, notify)
@@ -108,11 +109,54 @@ def build(
                 progress("write", 0, len(passages))
             store = build_collection(client, target, manifest, passages, vectors, texts, progress)
             store.manifest["timings"]["build_seconds"] = round(time.perf_counter() - started, 3)
+            if target.folder is not None:
+                write_store_file(target.folder, target.collection)
         except BaseException:
             if own_client:
                 client.close()
+                _remove_new_entries(target, made)
             raise
     return store
+
+
+def check_buildable(target: QdrantTarget, paths: Sequence[Path]) -> None:
+    """Every check on the embedded folder, made before any client opens it.
+
+    Opening a Qdrant folder writes into it (meta.json, .lock): a build refused after that
+    left them in a user's folder, inside the corpus, or in another corpus's FAISS index
+    (which qa then no longer took for an index).
+    """
+    from ..store import check_outside_corpus
+
+    if target.folder is not None:
+        check_outside_corpus(target.folder, paths)
+        folder_replaceable(target.folder)
+
+
+def _qdrant_entries_before(target: QdrantTarget) -> set[str] | None:
+    """What the embedded folder holds before a build opens it (None: the folder does not exist yet)."""
+    if target.folder is None:
+        return set()
+    if not target.folder.exists():
+        return None
+    return set(local_entries(target.folder))
+
+
+def _remove_new_entries(target: QdrantTarget, before: set[str] | None) -> None:
+    """After a failed first build: remove the Qdrant files it made (and the folder, if it made it), nothing else."""
+    import contextlib
+    import shutil
+
+    folder = target.folder
+    if folder is None or (before is not None and before == set(local_entries(folder))):
+        return
+    for name in set(local_entries(folder)) - (before or set()):
+        path = folder / name
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if before is None:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty: never anything else's
 
 
 def staleness_of(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSettings) -> str | None:
@@ -139,6 +183,12 @@ def refresh(
     started = time.perf_counter()
     reason: str | None = "forced" if force else None
     manifest: dict[str, Any] = {}
+    check_buildable(target, paths)  # before any client writes into the folder
+    if target.folder is not None and not (target.folder / "meta.json").exists():
+        store = build(paths, target, settings, progress=progress, notify=notify, incremental=False, encoder=encoder)
+        store.close()
+        changes = Changes.from_json(store.manifest.get("changes")) or Changes()
+        return Refresh(target.location, "built", reason or "no index yet", store.manifest, None, changes, time.perf_counter() - started)  # type: ignore[arg-type]
     client = connect(target, create=True)
     if not force:
         try:
@@ -192,7 +242,10 @@ def open_store(
     fix = f"qa index {' '.join(shlex.quote(str(p)) for p in corpus_paths)} --store qdrant {cli_location(target)}"
     if target.folder is not None and not (target.folder / "meta.json").exists():
         if not auto:
+            if (target.folder / "manifest.json").exists():
+                folder_replaceable(target.folder)  # says it is a FAISS index: the suggested build would be refused
             raise IndexProblem(f"no Qdrant index for {', '.join(map(str, corpus_paths))} yet: build it with: {fix}")
+        check_buildable(target, corpus_paths)  # refuse before announcing a build that must not happen
         say(f"building the Qdrant index for {', '.join(map(str, corpus_paths))} in {target.folder} (first run)")
         build(corpus_paths, target, settings, progress=progress, notify=notify).close()
         return QdrantStore.open(target)
@@ -208,6 +261,7 @@ def open_store(
         if reason is not None:
             if not auto:
                 raise IndexProblem(f"the {target.describe()} is out of date: {reason}; rebuild it with: {fix}")
+            check_buildable(target, corpus_paths)
             say(f"rebuilding the Qdrant index {target.describe()}: {reason}")
             build(corpus_paths, target, settings, progress=progress, notify=notify, client=client)
     finally:
@@ -232,3 +286,26 @@ def _recorded_or_as_built(target: QdrantTarget, notify: Notify | None) -> tuple[
         gone = shlex.quote(str(missing[0])) if missing else "no corpus recorded"
         notify(f"warning: the corpus of the {target.describe()} is gone ({gone} is missing); answering from the index as built")
     return [], QdrantStore.open(target)
+
+
+def recorded_corpus(spec: StoreSpec, index_dir: Path | None) -> list[Path] | None:
+    """For `qa index --store qdrant --index-dir Q` alone: the corpus Q's collection was built from.
+
+    None when there is no index there yet (the bundled seeds/ are then built, as for folders).
+    Refreshing must never swap the corpus for seeds/ because no path was typed.
+    """
+    from ..engine import recorded_paths, resolve_paths
+
+    if index_dir is None and not spec.collection:
+        return None
+    target = target_for(spec, resolve_paths(None), index_dir)
+    if target.folder is not None and not (target.folder / "meta.json").exists():
+        return None
+    client = connect(target)
+    try:
+        manifest = read_collection_manifest(client, target)
+    except IndexProblem:
+        return None
+    finally:
+        client.close()
+    return recorded_paths(manifest) or None

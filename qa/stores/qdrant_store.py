@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ BUILDING_KEY = "qa_building"  # collection metadata: set at creation, marks a co
 BUILD_TAG = "--qa"
 UPSERT_BATCH = 256
 # what an embedded Qdrant folder holds: a folder with nothing else may be replaced or swept
-LOCAL_ENTRIES = frozenset({"meta.json", "collection", ".lock"})
+LOCAL_ENTRIES = frozenset({"meta.json", "collection", ".lock", "qa-store.json"})
+STORE_FILE_TMP = ".qa-store.json.tmp"  # qa-store.json being written (a build killed then leaves one)
 INSTALL_HINT = "--store qdrant needs qdrant-client: pip install -e '.[scale]' (or pip install qdrant-client)"
 
 
@@ -439,6 +441,32 @@ def folder_replaceable(folder: Path) -> None:
         return
     if not folder.is_dir():
         raise IndexProblem(f"{folder} is a file, not a folder; choose another --index-dir")
-    foreign = sorted(n for n in (p.name for p in folder.iterdir()) if n not in LOCAL_ENTRIES)
+    foreign = sorted(n for n in (p.name for p in folder.iterdir()) if n not in LOCAL_ENTRIES and not n.startswith(STORE_FILE_TMP))
+    if (folder / "manifest.json").exists():
+        raise IndexProblem(f"{folder} holds a qa FAISS index, not a Qdrant one; leave out --store qdrant to use it, or choose another --index-dir")
     if foreign:
         raise IndexProblem(f"{folder} holds files that are not an embedded Qdrant index ({', '.join(foreign[:3])}); choose another --index-dir")
+
+
+def local_entries(folder: Path) -> list[str]:
+    """The names in `folder` that embedded Qdrant or qa's store file own (what a failed first build may remove)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [n for n in names if n in LOCAL_ENTRIES or n.startswith(STORE_FILE_TMP)]
+
+
+def write_store_file(folder: Path, collection: str) -> None:
+    """Record in the folder that it holds qa's Qdrant index, and which collection (qa.stores.recorded_store reads it).
+
+    Written beside Qdrant's own files once the collection is complete, atomically (temp + rename).
+    """
+    from . import STORE_FILE
+
+    tmp = folder / f"{STORE_FILE_TMP}{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"store": "qdrant", "collection": collection}) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / STORE_FILE)

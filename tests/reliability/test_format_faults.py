@@ -178,4 +178,4 @@ def test_pdf_with_some_pages_without_text_is_indexed_with_a_warning(tmp_path: Pa
     pdf.output(str(tmp_path / "mixed.pdf"))
     corpus = load_corpus([tmp_path / "mixed.pdf"])
     assert not corpus.skipped and "nine million cubic metres" in corpus.documents[0].text
-    assert corpus.warnings == ("mixed.pdf: 1 of 2 pages have no text layer (scanned?)",)
+    assert corpus.warnings == ("mixed.pdf: 1 of 2 pages has no text layer (scanned?)",)
