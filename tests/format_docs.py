@@ -185,6 +185,7 @@ def make_docx(path: Path) -> Path:
 
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 
 
 def make_docx_body(path: Path, body_xml: str) -> Path:
@@ -196,7 +197,7 @@ def make_docx_body(path: Path, body_xml: str) -> Path:
     document = docx.Document()
     body = document.element.body
     section = body[-1]  # the w:sectPr stays last
-    for child in etree.fromstring(f'<w:body xmlns:w="{W_NS}">{body_xml}</w:body>'):
+    for child in etree.fromstring(f'<w:body xmlns:w="{W_NS}" xmlns:mc="{MC_NS}">{body_xml}</w:body>'):
         section.addprevious(child)
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))

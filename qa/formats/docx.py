@@ -26,7 +26,10 @@ from .base import Extracted, Unreadable, looks_like
 MAX_PARAGRAPHS = 200_000  # a 1,000-page report holds some 20,000; read in about 10 s at the limit
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _PARAGRAPH_TAG = rb"<w:p[\s>/]"
-_NOT_TEXT = {_W + "del", _W + "moveFrom"}  # tracked deletions: struck-through text, not the document's
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# tracked deletions (struck-through text, not the document's), and the copy of content an
+# older Word shows instead of what mc:Choice holds (read once, from the choice)
+_NOT_TEXT = {_W + "del", _W + "moveFrom", _MC + "Fallback"}
 _BLOCK_WRAPPERS = {_W + "sdt": _W + "sdtContent", _W + "customXml": None}  # opened at body level
 
 

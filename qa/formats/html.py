@@ -89,8 +89,14 @@ def parse_page(data: bytes):  # type: ignore[no-untyped-def]
 
 
 def _depth(root) -> int:  # type: ignore[no-untyped-def]
-    """How many levels of tags the page has (its deepest leaf's ancestors)."""
-    return max((sum(1 for _ in el.iterancestors()) for el in root.iter() if len(el) == 0), default=0)
+    """How many levels of tags the page has (one walk, whatever its shape)."""
+    from lxml import etree
+
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _article_xml(source):  # type: ignore[no-untyped-def]
@@ -178,6 +184,18 @@ def _looks_like_furniture(el) -> bool:  # type: ignore[no-untyped-def]
     return bool(_BOILERPLATE_HINT.search(f"{el.get('class', '')} {el.get('id', '')}"))
 
 
+def _holders(elements) -> set:  # type: ignore[no-untyped-def,type-arg]
+    """Every ancestor of the elements; each walk stops at one already seen (its own ancestors
+    are in too), so a page thousands of levels deep costs one pass."""
+    seen: set = set()  # type: ignore[type-arg]
+    for el in elements:
+        for ancestor in el.iterancestors():
+            if ancestor in seen:
+                break
+            seen.add(ancestor)
+    return seen
+
+
 def _restore_dropped(page, lines: list[str], headings: list[tuple[int, str]]) -> tuple[list[str], list[tuple[int, str]]]:  # type: ignore[no-untyped-def]
     """Put back the <p> paragraphs of full sentences that trafilatura left out although they
     stand directly in an element that holds the article's extracted paragraphs.
@@ -195,7 +213,7 @@ def _restore_dropped(page, lines: list[str], headings: list[tuple[int, str]]) ->
         index.setdefault(_squeezed(line), i)
     joined = "".join(_squeezed(line) for line in lines)
     paragraphs = [(el, _paragraph_text(el)) for el in page.iter("p")]
-    holders = {a for el, text in paragraphs if text and _squeezed(text) in index for a in el.iterancestors()}
+    holders = _holders(el for el, text in paragraphs if text and _squeezed(text) in index)
     if not holders:
         return lines, headings
     after: dict[int, list[str]] = {}  # line index -> paragraphs put back after it (-1: before all)

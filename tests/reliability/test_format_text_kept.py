@@ -78,6 +78,10 @@ DOCX_CASES = {
         "<w:sdt><w:sdtContent><w:sdt><w:sdtContent>" + _p(_run("Deep inside two controls.")) + "</w:sdtContent></w:sdt></w:sdtContent></w:sdt>",
         ["Deep inside two controls."],
     ),
+    "alternate-content": (
+        _p(_run("Its symbol is "), f'<mc:AlternateContent><mc:Choice Requires="w14">{_run("Ω")}</mc:Choice><mc:Fallback>{_run("O")}</mc:Fallback></mc:AlternateContent>', _run(".")),
+        ["Its symbol is Ω."],
+    ),
     "only-a-deletion": (_p(_DEL.format("Withdrawn sentence.")) + _p(_run("Kept sentence.")), ["Kept sentence."]),
 }
 
