@@ -282,3 +282,23 @@ def test_html_restored_paragraph_of_a_page_without_charset_is_not_garbled() -> N
     assert "The cooperative of Ñuñoa will hold its first auction in June, when buyers are expected." in ex.lines
     assert len(ex.lines) == len(set(ex.lines)) and not any("Ã" in line or "â€" in line for line in ex.lines)
     _check_lines_point_into_the_file(html, ex)
+
+
+@pytest.mark.slow
+def test_pdf_page_top_sentence_answers_a_question(tmp_path: Path) -> None:
+    """End to end: before, the sentence was dropped as a running header and the answer was
+    'not found in the sources', with no warning."""
+    import json
+
+    from conftest import run_cli_io
+
+    pages = [([f"In {y} the club had {c} members."], BODY, [f"Page {n} of {len(CLUB)}"]) for n, (y, c) in enumerate(CLUB, start=1)]
+    _edge_pdf(tmp_path / "docs" / "club.pdf", pages)
+    index = tmp_path / "index"
+    code, _, err = run_cli_io(["index", str(tmp_path / "docs"), "--index-dir", str(index), "--quiet"])
+    assert code == 0, err
+    code, out, err = run_cli_io(["ask", "How many members did the club have in 2021?", "--index-dir", str(index), "--json"])
+    assert code == 0, err
+    obj = json.loads(out)
+    assert not obj["abstained"] and "63" in obj["answer"]
+    assert obj["sources"][0]["page"] == 3
