@@ -182,3 +182,51 @@ def make_docx(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
     return path
+
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+def make_docx_body(path: Path, body_xml: str) -> Path:
+    """A Word file made by python-docx whose body is `body_xml` (WordprocessingML with the w:
+    prefix), for what python-docx cannot write: tracked changes, content controls."""
+    import docx
+    from lxml import etree
+
+    document = docx.Document()
+    body = document.element.body
+    section = body[-1]  # the w:sectPr stays last
+    for child in etree.fromstring(f'<w:body xmlns:w="{W_NS}" xmlns:mc="{MC_NS}">{body_xml}</w:body>'):
+        section.addprevious(child)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+    return path
+
+
+def make_inflating_docx(path: Path, *, document_xml: bytes | None = None, extra: dict[str, bytes] | None = None) -> Path:
+    """A good Word file rewritten with its document part replaced and/or members added,
+    compressed as hard as zip can: small on disk, large once inflated."""
+    import io
+    import zipfile
+
+    import docx
+
+    buf = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("A harmless first paragraph.")
+    document.save(buf)
+    source = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            out.writestr(info.filename, document_xml if document_xml is not None and info.filename == "word/document.xml" else data)
+        for name, data in (extra or {}).items():
+            out.writestr(name, data)
+    return path
+
+
+def document_xml(paragraphs: str) -> bytes:
+    """A word/document.xml whose body is `paragraphs` (WordprocessingML, w: prefix)."""
+    return f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{W_NS}"><w:body>{paragraphs}<w:sectPr/></w:body></w:document>'.encode()

@@ -20,7 +20,7 @@ from ..clean import normalize_line, split_lines
 from .base import Extracted, Unreadable
 
 _DIGITS = re.compile(r"\d+")
-SHORT_WORDS = 8  # edge lines up to this many words compare with digits ignored
+SHORT_WORDS = 8  # edge lines up to this many words may differ in a page number
 # PDFium is not thread-safe, and the chat may map an answer to its page (qa/spans.py) while a
 # --watch re-index reads PDFs in another thread: one document at a time
 _PDFIUM = threading.Lock()
@@ -102,12 +102,36 @@ def _joiner(head: str, tail: str) -> str:
     return "" if head[-1:].isalpha() and tail[:1].islower() else "-"
 
 
-def _edge_key(line: str) -> str:
-    """What makes two edge lines "the same": a short line compares with its digits as one
-    symbol ("Page 3" = "Page 4", "Chapter 2: Tagging 7"); a longer one must repeat exactly, so
-    a body sentence that differs only in its numbers on each page is never taken for furniture."""
+def _edge_keys(line: str, page: int) -> set[str]:
+    """The ways an edge line may repeat on other pages; two lines are the same running line
+    when they share a key.
+
+    A running header repeats its words, not just its shape. A short line (up to SHORT_WORDS
+    words) matches when its words are the same and its numbers are too, except at most one
+    number that moves with the page — a page number ("Page 3 of 10", "Chapter 2: Tagging 7",
+    "- 12 -"), keyed by its distance to the page's index so the pages must count up in step.
+    "In 2019 the club had 41 members." and "In 2020 the club had 17 members." share their words
+    but not their numbers, so both are kept: a count that differs from page to page does not
+    move in step with the pages. A line that reads as a sentence has no page counter at all
+    (a year may well count up with the pages), and a longer line must repeat exactly.
+    """
     text = normalize_line(line).lower()
-    return _DIGITS.sub("#", text) if len(text.split()) <= SHORT_WORDS else text
+    numbers = _DIGITS.findall(text)
+    shape = _DIGITS.sub("#", text)
+    keys = {f"{shape}\0" + " ".join(numbers)}  # the numbers repeat too
+    if len(text.split()) <= SHORT_WORDS and not _is_sentence(text):
+        for i, number in enumerate(numbers):  # or one of them counts the pages
+            if len(number) > 6:  # not a page number (and int() refuses 4,300 digits)
+                continue
+            rest = numbers[:i] + ["@" + str(int(number) - page)] + numbers[i + 1 :]
+            keys.add(f"{shape}\0" + " ".join(rest))
+    return keys
+
+
+def _is_sentence(text: str) -> bool:
+    """A line of four words or more ending like a sentence: body text, never a page counter
+    ("In 2019 the club had 40 members." on page 1, "In 2020 …" on page 2 count up in step)."""
+    return len(text.split()) >= 4 and text.rstrip().endswith((".", "!", "?", ".\"", ".”"))
 
 
 def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
@@ -115,30 +139,31 @@ def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     page numbers).
 
     A line counts as running when it stands at the same edge on at least 3 pages, or on at
-    least half of the pages of a short document (2 pages at least). Lines are peeled from
-    the edge inwards and the peeling stops at the first line that is not running, so the
-    body's first line is only dropped under a running header. Blanked, not removed: the
-    page's line numbers stay those of its extracted text.
+    least half of the pages of a short document (2 pages at least), with the same words and
+    numbers, a page number aside (`_edge_keys`). Lines are peeled from the edge inwards and
+    the peeling stops at the first line that is not running, so the body's first line is
+    only dropped under a running header. Blanked, not removed: the page's line numbers stay
+    those of its extracted text.
     """
     if len(pages) < 2:
         return pages
     need = max(2, min(3, math.ceil(len(pages) / 2)))
     counts: dict[tuple[str, int, str], int] = {}
     edges: list[tuple[list[int], list[int]]] = []
-    for lines in pages:
+    for page, lines in enumerate(pages):
         nonblank = [i for i, line in enumerate(lines) if line.strip()]
         top, bottom = nonblank[:EDGE_LINES], nonblank[::-1][:EDGE_LINES]
         edges.append((top, bottom))
-        keys = {("top", n, _edge_key(lines[i])) for n, i in enumerate(top)}
-        keys |= {("bottom", n, _edge_key(lines[i])) for n, i in enumerate(bottom)}
+        keys = {("top", n, key) for n, i in enumerate(top) for key in _edge_keys(lines[i], page)}
+        keys |= {("bottom", n, key) for n, i in enumerate(bottom) for key in _edge_keys(lines[i], page)}
         for key in keys:
             counts[key] = counts.get(key, 0) + 1
     out = []
-    for lines, (top, bottom) in zip(pages, edges):
+    for page, (lines, (top, bottom)) in enumerate(zip(pages, edges)):
         drop: set[int] = set()
         for side, order in (("top", top), ("bottom", bottom)):
             for n, i in enumerate(order):
-                if counts.get((side, n, _edge_key(lines[i])), 0) < need:
+                if max(counts.get((side, n, key), 0) for key in _edge_keys(lines[i], page)) < need:
                     break
                 drop.add(i)
         out.append(["" if i in drop else line for i, line in enumerate(lines)])

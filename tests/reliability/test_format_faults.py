@@ -14,12 +14,32 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli_io
-from format_docs import make_docx, make_encrypted_pdf, make_html, make_long_pdf, make_pdf, make_scanned_pdf
+from format_docs import (
+    document_xml,
+    make_docx,
+    make_encrypted_pdf,
+    make_html,
+    make_inflating_docx,
+    make_long_pdf,
+    make_pdf,
+    make_scanned_pdf,
+)
 
 from qa.formats import extract
 from qa.ingest import load_corpus
 
 LONG_PAGES = 1000
+BOMBS = ("inflates.docx", "many-paragraphs.docx", "empty-paragraphs.docx", "many-runs.docx", "many-parts.docx")
+
+
+def make_bombs(folder: Path) -> None:
+    """Word files of a few hundred KB that inflate to 120 MB, 250,000 paragraphs (with text,
+    and empty), 2.1 million runs in one paragraph, or 6,000 parts."""
+    make_inflating_docx(folder / "inflates.docx", extra={"word/media/blank.bin": bytes(120 * 1024 * 1024)})
+    make_inflating_docx(folder / "many-paragraphs.docx", document_xml=document_xml("<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 250_000))
+    make_inflating_docx(folder / "empty-paragraphs.docx", document_xml=document_xml("<w:p/>" * 250_000))
+    make_inflating_docx(folder / "many-runs.docx", document_xml=document_xml("<w:p>" + "<w:r/>" * 2_100_000 + "</w:p>"))
+    make_inflating_docx(folder / "many-parts.docx", extra={f"customXml/extra{i}.xml": b"<a/>" for i in range(6000)})
 
 # file -> a fragment of the one-line reason it must be skipped with
 SKIPPED = {
@@ -35,6 +55,12 @@ SKIPPED = {
     "pdf-inside.html": "not an HTML file (it looks like a PDF file; wrong extension?)",
     "empty.html": "empty file",
     "nav-only.html": "no article text",
+    # zips small on disk that inflate past the limits: refused before python-docx parses them
+    "inflates.docx": "too large once unzipped",
+    "many-paragraphs.docx": "too many paragraphs",
+    "empty-paragraphs.docx": "too many paragraphs",
+    "many-runs.docx": "too complex",
+    "many-parts.docx": "too many parts inside",
 }
 # file -> words its passages must contain
 INDEXED = {
@@ -65,6 +91,7 @@ def build_folder(folder: Path) -> Path:
     (folder / "empty.html").write_bytes(b"")
     (folder / "nav-only.html").write_text("<html><body><nav><a href='/'>Home</a> <a href='/x'>World</a></nav></body></html>", encoding="utf-8")
     make_html(folder / "good.html")
+    make_bombs(folder)
     make_long_pdf(folder / "long.pdf", LONG_PAGES)
     (folder / "note.txt").write_text("The archive in Cusco opens at nine in the morning.\n", encoding="utf-8")
     return folder
@@ -111,6 +138,47 @@ def test_size_cap_applies_to_pdf_bytes(fault_folder: Path, monkeypatch: pytest.M
     monkeypatch.setenv("QA_MAX_FILE_MB", "0.01")
     corpus = load_corpus([fault_folder / "long.pdf"])
     assert corpus.skipped and "too large" in corpus.skipped[0].reason
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_docx_that_inflates_past_the_limits_is_refused_within_seconds(fault_folder: Path, name: str) -> None:
+    data = (fault_folder / name).read_bytes()
+    assert len(data) < 1024 * 1024  # small on disk: the file size cap does not see it
+    started = time.perf_counter()
+    ex, why = extract(data, name)
+    assert ex is None and why is not None and SKIPPED[name] in why
+    assert time.perf_counter() - started < 5
+
+
+def test_inflate_limit_follows_the_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make_inflating_docx(tmp_path / "padded.docx", extra={"word/media/blank.bin": bytes(6 * 1024 * 1024)})
+    assert extract(path.read_bytes(), "padded.docx")[1] is None  # 6 MB inflated is well within 5 × 20 MB
+    monkeypatch.setenv("QA_MAX_FILE_MB", "1")
+    ex, why = extract(path.read_bytes(), "padded.docx")
+    assert ex is None and why is not None and "too large once unzipped" in why and "5 MB" in why
+
+
+def test_docx_whose_directory_understates_a_part_is_damaged(tmp_path: Path) -> None:
+    """The limits trust the sizes in the zip's directory: a document part longer than declared
+    must not get through whole (zipfile stops at the declared size and the CRC check fails)."""
+    xml = document_xml("<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 250_000)
+    data = bytearray(make_inflating_docx(tmp_path / "liar.docx", document_xml=xml).read_bytes())
+    entry = data.rfind(b"PK\x01\x02", 0, data.rfind(b"word/document.xml"))  # its central directory entry
+    assert int.from_bytes(data[entry + 24 : entry + 28], "little") == len(xml)  # uncompressed size
+    data[entry + 24 : entry + 28] = (5000).to_bytes(4, "little")
+    ex, why = extract(bytes(data), "liar.docx")
+    assert ex is None and why is not None and "damaged" in why
+
+
+def test_long_docx_under_the_limits_is_read_in_seconds(tmp_path: Path) -> None:
+    """100,000 short paragraphs (61 KB on disk) took 142 s: python-docx searched the style
+    list for each paragraph's style."""
+    path = make_inflating_docx(tmp_path / "long.docx", document_xml=document_xml("".join(f"<w:p><w:r><w:t>Line {i} of the log.</w:t></w:r></w:p>" for i in range(100_000))))
+    started = time.perf_counter()
+    ex, why = extract(path.read_bytes(), "long.docx")
+    assert why is None and ex is not None
+    assert len(ex.lines) == 100_000 and ex.lines[-1] == "Line 99999 of the log."
+    assert time.perf_counter() - started < 30
 
 
 # ---------------------------------------------------------------- slow: the real CLI, once
