@@ -32,6 +32,7 @@ from . import __version__
 from .chunk import chunk_documents
 from .config import IndexSettings, resolved_paths
 from .errors import IndexProblem, QAError
+from .jsonl import jsonl_lines
 from .records import Corpus, Passage
 from .safe_text import plural
 
@@ -632,7 +633,7 @@ def load_index(index_dir: Path) -> Index:
 
 
 def _read_passages_file(path: Path) -> list[Passage]:
-    return [Passage.from_json(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Passage.from_json(json.loads(line)) for line in jsonl_lines(path.read_text(encoding="utf-8")) if line.strip()]
 
 
 def _unreadable(index_dir: Path, name: str, hint: str) -> DamagedIndex:
