@@ -3,7 +3,9 @@
 People point the tool at their own folders, so nothing found there may crash it: binary
 files, odd encodings, unreadable files, symlink loops, a file or folder met again under
 another name and huge files are skipped or decoded with a one-line reason each, collected in
-`Corpus.skipped` / `Corpus.warnings` for the summary.
+`Corpus.skipped` / `Corpus.warnings` for the summary. A symlink is followed only while it stays
+inside the corpus (ripgrep's rule): `notes/key.txt -> ~/.ssh/id_rsa` must not be indexed and
+quoted because it sits in the folder; `follow_links=True` (`--follow-links`) opts in.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def max_file_bytes() -> int:
 
 Identity = tuple[int, int]  # (st_dev, st_ino): the same file or folder, whatever it is called
 _Skip = tuple[Path, str, Path | None]  # (what, why, the path it repeats): named once the root is known
+OUTSIDE = "link leads outside the corpus (--follow-links to read it)"
 
 
 def _identity(path: Path) -> Identity | None:
@@ -59,7 +62,9 @@ class _Walk:
     (with why), so a user whose .rst notes are missing from the answers learns the reason.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, inside: Sequence[Path] = (), follow_outside: bool = True) -> None:
+        self.inside = [Path(os.path.realpath(p)) for p in inside]  # the corpus roots, symlinks resolved
+        self.follow_outside = follow_outside
         self.folders: dict[Identity, Path] = {}  # every folder read, under the name it is read as
         self.files: list[tuple[Path, bool]] = []  # (file, reached through a symlink)
         self.skipped: list[_Skip] = []
@@ -95,6 +100,8 @@ class _Walk:
         key = _identity(link)
         if key is None:
             return "cannot read folder: the symlink cannot be followed", None
+        if not self.stays_inside(link):
+            return OUTSIDE, None
         if _is_inside(link.parent, link):
             return "symlink loop: it points to a folder it is inside", None
         if key in self.folders:
@@ -112,10 +119,19 @@ class _Walk:
             for name in sorted(filenames):
                 path = here / name
                 why = _not_read_because(name)
+                if why is None and path.is_symlink() and not self.stays_inside(path):
+                    why = OUTSIDE
                 if why is None:
                     self.files.append((path, via_link or path.is_symlink()))
                 else:
                     self.skipped.append((path, why, None))
+
+    def stays_inside(self, link: Path) -> bool:
+        """Does `link`, every symlink on the way resolved, name something inside a corpus root?"""
+        if self.follow_outside:
+            return True
+        target = Path(os.path.realpath(link))
+        return any(target.is_relative_to(root) for root in self.inside)
 
     def _enter(self, folder: Path) -> bool:
         """Should os.walk go into this subfolder now? Symlinks wait for follow_links."""
@@ -171,17 +187,19 @@ def display_name(name: str) -> str:
         return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
-def discover(paths: Sequence[Path]) -> tuple[Path, list[Path], list[tuple[Path, str]]]:
+def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[Path, list[Path], list[tuple[Path, str]]]:
     """(root, files, skipped): every file to read, sorted, and the root their names are relative to.
 
     Each folder and each file is read once, however many names it has (the same root given
     twice, a symlink to a file of the corpus, a hard link): the same text indexed twice would
-    fill the top answers with copies of one passage.
+    fill the top answers with copies of one passage. A symlink found inside is followed only
+    when it leads to a file or folder under one of `paths` (or `follow_links`); a path given
+    by the user is read wherever it leads, as it was named on purpose.
     """
     for p in paths:
         if not p.exists() and not p.is_symlink():
             raise UsageError(f"no such file or folder: {p}")
-    walk = _Walk()
+    walk = _Walk(inside=list(paths), follow_outside=follow_links)
     roots: list[Path] = []
     for p in _unique_roots([_plain(p) for p in paths]):
         if p.is_dir():
@@ -432,9 +450,10 @@ class Fingerprint:
         return self._h.hexdigest()
 
 
-def load_corpus(paths: Sequence[str | Path]) -> Corpus:
-    """Read every file under `paths` into clean documents, with what was skipped and why."""
-    root, files, walk_skipped = discover([Path(p) for p in paths])
+def load_corpus(paths: Sequence[str | Path], follow_links: bool = False) -> Corpus:
+    """Read every file under `paths` into clean documents, with what was skipped and why
+    (`follow_links`: also symlinks leading outside `paths`, see discover)."""
+    root, files, walk_skipped = discover([Path(p) for p in paths], follow_links)
     skipped = [Skipped(_shown(p, root), reason) for p, reason in walk_skipped]
     warnings: list[str] = []
     texts: dict[str, str] = {}
@@ -486,14 +505,14 @@ def load_corpus(paths: Sequence[str | Path]) -> Corpus:
     )
 
 
-def corpus_fingerprint(paths: Sequence[str | Path]) -> str:
+def corpus_fingerprint(paths: Sequence[str | Path], follow_links: bool = False) -> str:
     """A hash of every file's name and bytes (and the cleaning rules' version).
 
     Cheap enough to compute on every load, so a changed, added or removed file is noticed;
     it reads files exactly as load_corpus does (regular files only, up to the size cap), so
     both agree on an unchanged corpus.
     """
-    root, files, _ = discover([Path(p) for p in paths])
+    root, files, _ = discover([Path(p) for p in paths], follow_links)
     fingerprint = Fingerprint()
     for f in files:
         data, why = read_bytes(f)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ChunkSettings, IndexSettings
+from .config import ChunkSettings, IndexSettings, recorded_follow_links
 from .incremental import Changes, Refresh, refresh_index
 
 DEBOUNCE_MS = 1600  # the longest a burst of events is gathered before a re-index starts
@@ -61,7 +61,9 @@ class Update:
 
 def settings_of(manifest: dict[str, Any]) -> IndexSettings:
     """The settings an index was built with: a watcher keeps them rather than today's defaults."""
-    return IndexSettings(model=str(manifest["model"]), backend=str(manifest["backend"]), chunk=ChunkSettings(**manifest["chunk"]))
+    return IndexSettings(
+        model=str(manifest["model"]), backend=str(manifest["backend"]), chunk=ChunkSettings(**manifest["chunk"]), follow_links=recorded_follow_links(manifest)
+    )
 
 
 class EventFilter:

@@ -69,8 +69,32 @@ def store_options(f: F) -> F:
     return g
 
 
+def follow_links_option(f: F) -> F:
+    """--follow-links/--no-follow-links: read symlinks that lead outside the corpus (default: as the
+    index records; off for a new one). Chosen for the whole process, as the store is."""
+
+    @functools.wraps(f)
+    def run(*args: Any, follow_links: bool | None, **kwargs: Any) -> Any:
+        from ..config import select_follow_links
+
+        previous = select_follow_links(follow_links)
+        try:
+            return f(*args, **kwargs)
+        finally:
+            select_follow_links(previous)
+
+    return click.option(
+        "--follow-links/--no-follow-links",
+        "follow_links",
+        default=None,
+        help="Also read symlinks that lead outside the corpus (default: as the index was built; a new index does not). "
+        "A link that stays inside is always read.",
+    )(run)
+
+
 def corpus_options(f: F) -> F:
-    """--corpus/-c and --index-dir (and the store options): which documents and which index to use."""
+    """--corpus/-c and --index-dir (and the store and link options): which documents and which index to use."""
+    f = follow_links_option(f)
     f = store_options(f)
     f = click.option(
         "--index-dir",

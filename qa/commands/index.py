@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import INDEX_DIR_HELP
-from .common import build_progress, notify, print_json, stdout_console, store_options
+from .common import build_progress, notify, print_json, stdout_console, follow_links_option, store_options
 
 LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ray started on this machine
 
@@ -16,6 +16,7 @@ LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ra
 @click.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @store_options
+@follow_links_option
 @click.option(
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
