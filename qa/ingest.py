@@ -23,6 +23,7 @@ from .errors import UsageError
 from .formats import SUFFIXES as FORMAT_SUFFIXES
 from .formats import Extracted, extract, is_extracted, to_documents
 from .records import Corpus, Document, Skipped
+from .safe_text import shown_path
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
 INGEST_VERSION = "6"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined
@@ -154,13 +155,19 @@ def _is_inside(folder: Path, target: Path) -> bool:
 
 
 def real_name(shown: str) -> str:
-    """The file name display_name(name) came from: \\xNN escapes turned back into the bytes.
+    """The file name display_name(name) came from: \\xNN escapes turned back into the bytes,
+    \\uNNNN into the character (see qa.safe_text.escape_controls).
 
     Used to reopen a file (for line numbers) whose stored name is the display form.
     """
     import re
 
-    data = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), shown.encode("utf-8", "surrogateescape"))
+    def unescape(m: re.Match[bytes]) -> bytes:
+        if m.group(1):
+            return bytes([int(m.group(1), 16)])
+        return chr(int(m.group(2), 16)).encode("utf-8", "surrogatepass")
+
+    data = re.sub(rb"\\x([0-9a-f]{2})|\\u([0-9a-f]{4})", unescape, shown.encode("utf-8", "surrogateescape"))
     return os.fsdecode(data)
 
 
@@ -175,16 +182,14 @@ def _not_read_because(name: str) -> str | None:
 
 
 def display_name(name: str) -> str:
-    """`name` as text safe to print, JSON-encode and tokenize: undecodable bytes become \\xNN.
+    """`name` as stored in the index and shown: safe to print, JSON-encode and tokenize.
 
     File names are bytes on Linux; Python keeps the undecodable ones as lone surrogates
-    (surrogateescape), which crash UTF-8 encoders and tokenizers downstream.
+    (surrogateescape), which crash UTF-8 encoders and tokenizers downstream: they become \\xNN.
+    Control characters (`evil\\x1b]0;pwned\\x07.txt`) are escaped the same way, so no
+    command, chat widget or export can send them to a terminal (qa.safe_text.shown_path).
     """
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return shown_path(name)
 
 
 def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[Path, list[Path], list[tuple[Path, str]]]:

@@ -7,7 +7,6 @@ output stays machine-readable); document text is always printed as data, never m
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -167,7 +166,10 @@ def notify(message: str) -> None:
     """A status message for the user, on stderr."""
     from rich.text import Text
 
-    stderr_console().print(Text(message, style="yellow"), soft_wrap=True)  # one message, one line
+    from ..safe_text import escape_controls
+
+    # one message, one line; a file name in it is data (control characters escaped)
+    stderr_console().print(Text(escape_controls(message, keep="\n\t"), style="yellow"), soft_wrap=True)
 
 
 @contextmanager
@@ -213,4 +215,6 @@ def open_engine(corpus: tuple[Path, ...], index_dir: Path | None, quiet: bool = 
 
 
 def print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+    from ..safe_text import json_text
+
+    click.echo(json_text(obj, indent=2))

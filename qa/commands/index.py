@@ -183,11 +183,11 @@ def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) 
     import json
     import time
 
-    from ..safe_text import printable
+    from ..safe_text import escape_controls, shown_path
     from ..watch import Watcher
 
     out = stdout_console()
-    notify(f"watching {', '.join(printable(str(p)) for p in corpus)} for changes (Ctrl+C to stop)")
+    notify(f"watching {', '.join(shown_path(p) for p in corpus)} for changes (Ctrl+C to stop)")
 
     def report(update) -> None:  # type: ignore[no-untyped-def]
         if as_json:
@@ -196,7 +196,7 @@ def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) 
         from rich.text import Text
 
         stamp = time.strftime("%H:%M:%S", time.localtime(update.at))
-        out.print(Text(f"{stamp} {printable(update.line())}", style="red" if update.error else ""), soft_wrap=True)
+        out.print(Text(f"{stamp} {escape_controls(update.line())}", style="red" if update.error else ""), soft_wrap=True)
 
     try:
         Watcher(paths=list(corpus), index_dir=target, settings=settings).run(report)
@@ -223,8 +223,10 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     """The human summary of `qa index`: one line of counts, one of changes, then skipped files."""
     from rich.text import Text
 
+    from ..safe_text import shown_path
+
     out = stdout_console()
-    target = summary["index_dir"]
+    target = shown_path(summary["index_dir"])
     if summary["status"] == "up to date":
         out.print(Text(f"Index {target} is up to date: {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} (use --force to rebuild)."), soft_wrap=True)
         return
@@ -289,7 +291,7 @@ def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
 
     A folder of 3,000 PDFs must not bury the few unreadable notes the user needs to see.
     """
-    from ..safe_text import printable
+    from ..safe_text import escape_controls, shown_path
 
     by_reason: dict[str, list[str]] = {}
     for s in skipped:
@@ -297,10 +299,10 @@ def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
     lines: list[str] = []
     for reason, paths in by_reason.items():
         if len(paths) > GROUP_OVER:
-            shown = ", ".join(printable(p) for p in paths[:3])
-            lines.append(f"  skipped {_n(len(paths), 'file')}: {reason} (e.g. {shown})")
+            shown = ", ".join(shown_path(p) for p in paths[:3])
+            lines.append(f"  skipped {_n(len(paths), 'file')}: {escape_controls(reason)} (e.g. {shown})")
         else:
-            lines.extend(f"  skipped {printable(p)}: {reason}" for p in paths)
+            lines.extend(f"  skipped {shown_path(p)}: {escape_controls(reason)}" for p in paths)
     return lines
 
 

@@ -459,7 +459,7 @@ def test_undecodable_folder_names_for_corpus_and_index(tmp_path: Path, capsys: p
     corpus, index = os.fsdecode(base + b"/not\xffes"), os.fsdecode(base + b"/idx\xfe")
     assert default_index_dir([Path(corpus)]).name.startswith("not_es-")  # hashing the name does not crash
     code, out, err = run_cli(["index", corpus, "--index-dir", index], capsys)
-    assert code == 0 and "Traceback" not in err and "\\udcfe" in out, out + err
+    assert code == 0 and "Traceback" not in err and "idx\\xfe" in out, out + err  # as file names are shown (shown_path)
     code, out, err = run_cli(["ask", "How many travellers does the cafe serve a day?", "--index-dir", index, "--json"], capsys)
     assert code == 0, err
     source = json.loads(out)["sources"][0]
