@@ -70,6 +70,7 @@ class _Walk:
         self.files: list[tuple[Path, bool]] = []  # (file, reached through a symlink)
         self.skipped: list[_Skip] = []
         self._links: list[Path] = []  # symlinked folders, followed once every real folder is known
+        self.link_targets: set[Path] = set()  # where the links followed lead (resolved): a watcher watches there
 
     def root(self, folder: Path) -> bool:
         """Walk a corpus root; False (nothing read) when it is a folder already read."""
@@ -94,6 +95,7 @@ class _Walk:
             key = _identity(link)
             if key is not None:
                 self.folders[key] = link
+            self.link_targets.add(Path(os.path.realpath(link)))
             self._tree(link, via_link=True)
 
     def _link_skip(self, link: Path) -> tuple[str | None, Path | None]:
@@ -124,6 +126,8 @@ class _Walk:
                     why = OUTSIDE
                 if why is None:
                     self.files.append((path, via_link or path.is_symlink()))
+                    if path.is_symlink():
+                        self.link_targets.add(Path(os.path.realpath(path)))
                 else:
                     self.skipped.append((path, why, None))
 
@@ -201,6 +205,25 @@ def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[Path, l
     when it leads to a file or folder under one of `paths` (or `follow_links`); a path given
     by the user is read wherever it leads, as it was named on purpose.
     """
+    walk, roots = _walked(paths, follow_links)
+    root = _common_root(roots)
+    files, repeats = _one_per_file(walk.files, root)
+    skipped = [(p, why if same is None else f"{why} {_shown(same, root)}") for p, why, same in walk.skipped]
+    return root, files, skipped + repeats
+
+
+def link_targets(paths: Sequence[Path], follow_links: bool = False) -> list[Path]:
+    """Where the symlinks the corpus walk follows lead (resolved folders and files), sorted.
+
+    Edits there change the corpus, though they happen under another name: a watcher must
+    look there as well as at the roots (qa.watch).
+    """
+    walk, _ = _walked(paths, follow_links)
+    return sorted(walk.link_targets)
+
+
+def _walked(paths: Sequence[Path], follow_links: bool) -> tuple[_Walk, list[Path]]:
+    """The walk over `paths` (see discover) and the roots it read, in order."""
     for p in paths:
         if not p.exists() and not p.is_symlink():
             raise UsageError(f"no such file or folder: {p}")
@@ -214,10 +237,7 @@ def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[Path, l
             walk.files.append((p, p.is_symlink()))
             roots.append(p)
     walk.follow_links()
-    root = _common_root(roots)
-    files, repeats = _one_per_file(walk.files, root)
-    skipped = [(p, why if same is None else f"{why} {_shown(same, root)}") for p, why, same in walk.skipped]
-    return root, files, skipped + repeats
+    return walk, roots
 
 
 def _plain(path: Path) -> Path:

@@ -198,10 +198,23 @@ def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) 
         stamp = time.strftime("%H:%M:%S", time.localtime(update.at))
         out.print(Text(f"{stamp} {escape_controls(update.line())}", style="red" if update.error else ""), soft_wrap=True)
 
+    watcher = Watcher(paths=list(corpus), index_dir=target, settings=settings)
     try:
-        Watcher(paths=list(corpus), index_dir=target, settings=settings).run(report)
+        watcher.run(report)
     except KeyboardInterrupt:
-        notify("stopped watching; the index is up to date as of the last update")
+        notify(stopped_line(watcher, corpus, target))
+
+
+def stopped_line(watcher, corpus: list[Path], target: Path) -> str:  # type: ignore[no-untyped-def]
+    """What Ctrl+C says: "up to date" only when the corpus matches the index now (an edit still
+    inside the debounce, or one the watch could not see, is said to be pending, with the fix)."""
+    import shlex
+
+    reason = watcher.out_of_date()
+    if reason is None:
+        return "stopped watching; the index is up to date"
+    command = f"qa index {' '.join(shlex.quote(str(p)) for p in corpus)} --index-dir {shlex.quote(str(target))}"
+    return f"stopped watching; the index is out of date ({reason}): update it with: {command}"
 
 
 def summary_of(result) -> dict:  # type: ignore[no-untyped-def]
