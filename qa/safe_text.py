@@ -1,8 +1,11 @@
 """Make untrusted text (documents, questions) safe to show in a terminal.
 
 Rich markup is avoided by always printing `rich.text.Text` objects; this handles what Text
-does not: control characters and ANSI escape sequences, which are shown as visible symbols
-(␛ for ESC) instead of being sent to the terminal.
+does not: control characters and ANSI escape sequences. Document text is shown with visible
+symbols, one for one (`printable`: ␛ for ESC, so span offsets stay valid); file names, paths
+and messages with the escape written out (`shown_path`, `escape_controls`: `\\x1b`), so the
+user can tell what a name holds; JSON for the terminal or an export with them as `\\uXXXX`
+(`json_text`).
 """
 
 from __future__ import annotations
