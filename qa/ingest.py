@@ -3,7 +3,9 @@
 People point the tool at their own folders, so nothing found there may crash it: binary
 files, odd encodings, unreadable files, symlink loops, a file or folder met again under
 another name and huge files are skipped or decoded with a one-line reason each, collected in
-`Corpus.skipped` / `Corpus.warnings` for the summary.
+`Corpus.skipped` / `Corpus.warnings` for the summary. A symlink is followed only while it stays
+inside the corpus (ripgrep's rule): `notes/key.txt -> ~/.ssh/id_rsa` must not be indexed and
+quoted because it sits in the folder; `follow_links=True` (`--follow-links`) opts in.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .errors import UsageError
 from .formats import SUFFIXES as FORMAT_SUFFIXES
 from .formats import Extracted, extract, is_extracted, to_documents
 from .records import Corpus, Document, Skipped
+from .safe_text import shown_path
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
 INGEST_VERSION = "7"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined; 7: DOCX tracked insertions and content controls, PDF page-top lines with numbers, HTML deep nesting and stray end tags
@@ -39,6 +42,7 @@ def max_file_bytes() -> int:
 
 Identity = tuple[int, int]  # (st_dev, st_ino): the same file or folder, whatever it is called
 _Skip = tuple[Path, str, Path | None]  # (what, why, the path it repeats): named once the root is known
+OUTSIDE = "link leads outside the corpus (--follow-links to read it)"
 
 
 def _identity(path: Path) -> Identity | None:
@@ -59,11 +63,14 @@ class _Walk:
     (with why), so a user whose .rst notes are missing from the answers learns the reason.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, inside: Sequence[Path] = (), follow_outside: bool = True) -> None:
+        self.inside = [Path(os.path.realpath(p)) for p in inside]  # the corpus roots, symlinks resolved
+        self.follow_outside = follow_outside
         self.folders: dict[Identity, Path] = {}  # every folder read, under the name it is read as
         self.files: list[tuple[Path, bool]] = []  # (file, reached through a symlink)
         self.skipped: list[_Skip] = []
         self._links: list[Path] = []  # symlinked folders, followed once every real folder is known
+        self.link_targets: set[Path] = set()  # where the links followed lead (resolved): a watcher watches there
 
     def root(self, folder: Path) -> bool:
         """Walk a corpus root; False (nothing read) when it is a folder already read."""
@@ -88,6 +95,7 @@ class _Walk:
             key = _identity(link)
             if key is not None:
                 self.folders[key] = link
+            self.link_targets.add(Path(os.path.realpath(link)))
             self._tree(link, via_link=True)
 
     def _link_skip(self, link: Path) -> tuple[str | None, Path | None]:
@@ -95,6 +103,8 @@ class _Walk:
         key = _identity(link)
         if key is None:
             return "cannot read folder: the symlink cannot be followed", None
+        if not self.stays_inside(link):
+            return OUTSIDE, None
         if _is_inside(link.parent, link):
             return "symlink loop: it points to a folder it is inside", None
         if key in self.folders:
@@ -112,10 +122,21 @@ class _Walk:
             for name in sorted(filenames):
                 path = here / name
                 why = _not_read_because(name)
+                if why is None and path.is_symlink() and not self.stays_inside(path):
+                    why = OUTSIDE
                 if why is None:
                     self.files.append((path, via_link or path.is_symlink()))
+                    if path.is_symlink():
+                        self.link_targets.add(Path(os.path.realpath(path)))
                 else:
                     self.skipped.append((path, why, None))
+
+    def stays_inside(self, link: Path) -> bool:
+        """Does `link`, every symlink on the way resolved, name something inside a corpus root?"""
+        if self.follow_outside:
+            return True
+        target = Path(os.path.realpath(link))
+        return any(target.is_relative_to(root) for root in self.inside)
 
     def _enter(self, folder: Path) -> bool:
         """Should os.walk go into this subfolder now? Symlinks wait for follow_links."""
@@ -138,13 +159,19 @@ def _is_inside(folder: Path, target: Path) -> bool:
 
 
 def real_name(shown: str) -> str:
-    """The file name display_name(name) came from: \\xNN escapes turned back into the bytes.
+    """The file name display_name(name) came from: \\xNN escapes turned back into the bytes,
+    \\uNNNN into the character (see qa.safe_text.escape_controls).
 
     Used to reopen a file (for line numbers) whose stored name is the display form.
     """
     import re
 
-    data = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), shown.encode("utf-8", "surrogateescape"))
+    def unescape(m: re.Match[bytes]) -> bytes:
+        if m.group(1):
+            return bytes([int(m.group(1), 16)])
+        return chr(int(m.group(2), 16)).encode("utf-8", "surrogatepass")
+
+    data = re.sub(rb"\\x([0-9a-f]{2})|\\u([0-9a-f]{4})", unescape, shown.encode("utf-8", "surrogateescape"))
     return os.fsdecode(data)
 
 
@@ -159,29 +186,48 @@ def _not_read_because(name: str) -> str | None:
 
 
 def display_name(name: str) -> str:
-    """`name` as text safe to print, JSON-encode and tokenize: undecodable bytes become \\xNN.
+    """`name` as stored in the index and shown: safe to print, JSON-encode and tokenize.
 
     File names are bytes on Linux; Python keeps the undecodable ones as lone surrogates
-    (surrogateescape), which crash UTF-8 encoders and tokenizers downstream.
+    (surrogateescape), which crash UTF-8 encoders and tokenizers downstream: they become \\xNN.
+    Control characters (`evil\\x1b]0;pwned\\x07.txt`) are escaped the same way, so no
+    command, chat widget or export can send them to a terminal (qa.safe_text.shown_path).
     """
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return shown_path(name)
 
 
-def discover(paths: Sequence[Path]) -> tuple[Path, list[Path], list[tuple[Path, str]]]:
+def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[Path, list[Path], list[tuple[Path, str]]]:
     """(root, files, skipped): every file to read, sorted, and the root their names are relative to.
 
     Each folder and each file is read once, however many names it has (the same root given
     twice, a symlink to a file of the corpus, a hard link): the same text indexed twice would
-    fill the top answers with copies of one passage.
+    fill the top answers with copies of one passage. A symlink found inside is followed only
+    when it leads to a file or folder under one of `paths` (or `follow_links`); a path given
+    by the user is read wherever it leads, as it was named on purpose.
     """
+    walk, roots = _walked(paths, follow_links)
+    root = _common_root(roots)
+    files, repeats = _one_per_file(walk.files, root)
+    skipped = [(p, why if same is None else f"{why} {_shown(same, root)}") for p, why, same in walk.skipped]
+    return root, files, skipped + repeats
+
+
+def link_targets(paths: Sequence[Path], follow_links: bool = False) -> list[Path]:
+    """Where the symlinks the corpus walk follows lead (resolved folders and files), sorted.
+
+    Edits there change the corpus, though they happen under another name: a watcher must
+    look there as well as at the roots (qa.watch).
+    """
+    walk, _ = _walked(paths, follow_links)
+    return sorted(walk.link_targets)
+
+
+def _walked(paths: Sequence[Path], follow_links: bool) -> tuple[_Walk, list[Path]]:
+    """The walk over `paths` (see discover) and the roots it read, in order."""
     for p in paths:
         if not p.exists() and not p.is_symlink():
             raise UsageError(f"no such file or folder: {p}")
-    walk = _Walk()
+    walk = _Walk(inside=list(paths), follow_outside=follow_links)
     roots: list[Path] = []
     for p in _unique_roots([_plain(p) for p in paths]):
         if p.is_dir():
@@ -191,10 +237,7 @@ def discover(paths: Sequence[Path]) -> tuple[Path, list[Path], list[tuple[Path, 
             walk.files.append((p, p.is_symlink()))
             roots.append(p)
     walk.follow_links()
-    root = _common_root(roots)
-    files, repeats = _one_per_file(walk.files, root)
-    skipped = [(p, why if same is None else f"{why} {_shown(same, root)}") for p, why, same in walk.skipped]
-    return root, files, skipped + repeats
+    return walk, roots
 
 
 def _plain(path: Path) -> Path:
@@ -432,12 +475,13 @@ class Fingerprint:
         return self._h.hexdigest()
 
 
-def load_corpus(paths: Sequence[str | Path], progress: Callable[[str, int, int], None] | None = None) -> Corpus:
-    """Read every file under `paths` into clean documents, with what was skipped and why.
+def load_corpus(paths: Sequence[str | Path], progress: Callable[[str, int, int], None] | None = None, follow_links: bool = False) -> Corpus:
+    """Read every file under `paths` into clean documents, with what was skipped and why
+    (`follow_links`: also symlinks leading outside `paths`, see discover).
 
     `progress("read", done, total)` counts files (a corpus named as one folder is still 6 files read, not "1/1").
     """
-    root, files, walk_skipped = discover([Path(p) for p in paths])
+    root, files, walk_skipped = discover([Path(p) for p in paths], follow_links)
     skipped = [Skipped(_shown(p, root), reason) for p, reason in walk_skipped]
     warnings: list[str] = []
     texts: dict[str, str] = {}
@@ -495,14 +539,14 @@ def load_corpus(paths: Sequence[str | Path], progress: Callable[[str, int, int],
     )
 
 
-def corpus_fingerprint(paths: Sequence[str | Path]) -> str:
+def corpus_fingerprint(paths: Sequence[str | Path], follow_links: bool = False) -> str:
     """A hash of every file's name and bytes (and the cleaning rules' version).
 
     Cheap enough to compute on every load, so a changed, added or removed file is noticed;
     it reads files exactly as load_corpus does (regular files only, up to the size cap), so
     both agree on an unchanged corpus.
     """
-    root, files, _ = discover([Path(p) for p in paths])
+    root, files, _ = discover([Path(p) for p in paths], follow_links)
     fingerprint = Fingerprint()
     for f in files:
         data, why = read_bytes(f)

@@ -11,13 +11,12 @@ parse for markup.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from rich.text import Text
 
 from .records import Answer, Candidate, Source
-from .safe_text import printable
+from .safe_text import json_text, printable
 
 SPAN_STYLE = "bold black on yellow"
 
@@ -118,7 +117,7 @@ def citation(answer: Answer) -> str:
 
 def transcript_jsonl(answers: Sequence[Answer]) -> str:
     """One `qa ask --json` object a line."""
-    return "".join(json.dumps(a.to_json(), ensure_ascii=False) + "\n" for a in answers)
+    return "".join(json_text(a.to_json()) + "\n" for a in answers)
 
 
 def transcript_markdown(answers: Sequence[Answer], heading: str = "qa chat") -> str:

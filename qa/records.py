@@ -76,6 +76,9 @@ def page_line(page_starts: tuple[int, ...] | list[int], line: int) -> tuple[int 
 
 def place(path: str, lines: tuple[int, int], pages: tuple[int, int] | tuple[None, None] | None = None) -> str:
     """`file:12-14`, or `file p. 3:12-14` (`file p. 3:40-p. 4:2` across a page break) for a PDF."""
+    from .safe_text import shown_path
+
+    path = shown_path(path)  # names are stored escaped; an index from before that may hold raw ones
     a, b = lines
     first, last = pages or (None, None)
     if first is None:

@@ -30,8 +30,9 @@ import numpy as np
 
 from . import __version__
 from .chunk import chunk_documents
-from .config import IndexSettings, resolved_paths
+from .config import IndexSettings, recorded_follow_links, resolved_paths
 from .errors import IndexProblem, QAError
+from .jsonl import jsonl_lines
 from .records import Corpus, Passage
 from .safe_text import plural
 
@@ -341,6 +342,7 @@ def build_index(
 
     started = time.perf_counter()
     index_dir = real_target(index_dir)
+    settings = settings_for(settings, _readable_manifest(index_dir))
     check_outside_corpus(index_dir, paths)
     check_replaceable(index_dir)  # before the lock: a refused build leaves no lock file in the user's folder
     with build_lock(index_dir, notify):
@@ -396,6 +398,14 @@ def build_index(
     return Index(index_dir, manifest, passages, faiss_index, bm25)
 
 
+def settings_for(settings: IndexSettings, old_manifest: dict[str, Any] | None) -> IndexSettings:
+    """`settings` for a build that replaces the index of `old_manifest`: --follow-links not
+    given keeps what that index was built with (a rebuild never drops the linked files)."""
+    from dataclasses import replace
+
+    return replace(settings, follow_links=settings.links_followed(old_manifest))
+
+
 def read_passages(
     paths: Sequence[Path],
     settings: IndexSettings,
@@ -410,8 +420,9 @@ def read_passages(
     """
     from .ingest import corpus_fingerprint, load_corpus
 
-    corpus = corpus or load_corpus(list(paths), progress)
-    fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths))
+    follow = bool(settings.follow_links)
+    corpus = corpus or load_corpus(list(paths), progress, follow_links=follow)
+    fingerprint = corpus.fingerprint or corpus_fingerprint(list(paths), follow_links=follow)
     for warning in corpus.warnings:
         if notify:
             notify(f"warning: {warning}")
@@ -450,6 +461,7 @@ def manifest_for(
         "dimension": int(vectors.shape[1]),
         "index_kind": index_kind,  # "flat" (exact), "hnsw" (approximate), "qdrant-…"
         "chunk": settings.chunk.to_json(),
+        "follow_links": bool(settings.follow_links),  # a setting: the same folder gives another corpus with it
         "corpus": {
             "paths": resolved_paths(paths),
             "root": corpus.root,
@@ -572,11 +584,14 @@ def staleness(manifest: dict[str, Any], paths: Sequence[Path], settings: IndexSe
         return f"it was built with model {manifest['model']!r}, not {settings.model!r}"
     if manifest["chunk"] != settings.chunk.to_json():
         return "it was built with other chunking settings"
+    follow = settings.links_followed(manifest)
+    if follow != recorded_follow_links(manifest):
+        return f"it was built {'without' if follow else 'with'} --follow-links"
     recorded = manifest["corpus"].get("paths", [])
     if sorted(recorded) != resolved_paths(paths):
         return "it was built from other paths"
     try:
-        if manifest["corpus"].get("fingerprint") != corpus_fingerprint(list(paths)):
+        if manifest["corpus"].get("fingerprint") != corpus_fingerprint(list(paths), follow_links=follow):
             if manifest["corpus"].get("ingest_version") != INGEST_VERSION:  # the fingerprint includes it
                 return "it was built by an earlier qa, which read the documents differently"
             return "the documents changed since it was built"
@@ -628,7 +643,7 @@ def load_index(index_dir: Path) -> Index:
 
 
 def _read_passages_file(path: Path) -> list[Passage]:
-    return [Passage.from_json(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Passage.from_json(json.loads(line)) for line in jsonl_lines(path.read_text(encoding="utf-8")) if line.strip()]
 
 
 def _unreadable(index_dir: Path, name: str, hint: str) -> DamagedIndex:

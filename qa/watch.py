@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ChunkSettings, IndexSettings
+from .config import ChunkSettings, IndexSettings, recorded_follow_links
 from .incremental import Changes, Refresh, refresh_index
 
 DEBOUNCE_MS = 1600  # the longest a burst of events is gathered before a re-index starts
@@ -61,18 +61,27 @@ class Update:
 
 def settings_of(manifest: dict[str, Any]) -> IndexSettings:
     """The settings an index was built with: a watcher keeps them rather than today's defaults."""
-    return IndexSettings(model=str(manifest["model"]), backend=str(manifest["backend"]), chunk=ChunkSettings(**manifest["chunk"]))
+    return IndexSettings(
+        model=str(manifest["model"]), backend=str(manifest["backend"]), chunk=ChunkSettings(**manifest["chunk"]), follow_links=recorded_follow_links(manifest)
+    )
 
 
 class EventFilter:
     """Which file events may concern the corpus: not the index itself, its temp/lock/old
-    siblings, hidden files and folders (never read), or editors' temporary files."""
+    siblings, hidden files and folders (never read), or editors' temporary files.
 
-    def __init__(self, paths: Sequence[Path], index_dir: Path) -> None:
+    Events name real paths, so the roots are resolved when the filter is made (a new filter is
+    made whenever the watch is set up again, e.g. after a root was replaced by a link), and the
+    places followed symlinks lead to (`linked`, resolved: a folder moved into `.shelf/` and
+    linked back) are accepted as roots of their own.
+    """
+
+    def __init__(self, paths: Sequence[Path], index_dir: Path, linked: Sequence[Path] = ()) -> None:
         from .store import real_target
 
-        self.dirs = [Path(p).resolve() for p in paths if Path(p).is_dir()]
-        self.files = {Path(p).resolve() for p in paths if not Path(p).is_dir()}
+        targets = [*paths, *linked]
+        self.dirs = [Path(p).resolve() for p in targets if Path(p).is_dir()]
+        self.files = {Path(p).resolve() for p in targets if not Path(p).is_dir()}
         self.index_dir = real_target(index_dir)
 
     def __call__(self, change: Any, path: str) -> bool:
@@ -84,18 +93,7 @@ class EventFilter:
             return False
         if path in self.files:
             return True
-        for root in self.dirs:
-            try:
-                rel = path.relative_to(root)
-            except ValueError:
-                continue
-            name = rel.name
-            return not (
-                any(part.startswith(".") for part in rel.parts)
-                or name.endswith(_EDITOR_TEMP)
-                or (name.startswith("#") and name.endswith("#"))
-            )
-        return False
+        return any(_read_under(path, root) for root in self.dirs)
 
     def _is_index(self, path: Path) -> bool:
         index = self.index_dir
@@ -104,6 +102,16 @@ class EventFilter:
         # .<name>.lock, .<name>.tmp-qa<pid>/…, .<name>.old-qa<pid>/… beside the index
         sibling = next((p for p in (path, *path.parents) if p.parent == index.parent), None)
         return sibling is not None and sibling.name.startswith(f".{index.name}.")
+
+
+def _read_under(path: Path, root: Path) -> bool:
+    """Is `path` below `root` and a name ingest would read (not hidden, not an editor's temp file)?"""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    name = rel.name
+    return not (any(part.startswith(".") for part in rel.parts) or name.endswith(_EDITOR_TEMP) or (name.startswith("#") and name.endswith("#")))
 
 
 @dataclass
@@ -129,6 +137,38 @@ class Watcher:
         that saves by renaming a new file over the old one would end a watch on the file itself)."""
         roots = {Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent for p in self.paths}
         return sorted(roots)
+
+    def follows_links(self) -> bool:
+        """Links leading outside the corpus are followed: as set, else as the index records."""
+        if self.settings.follow_links is not None:
+            return self.settings.follow_links
+        from .errors import QAError
+        from .store import read_manifest
+
+        try:
+            return recorded_follow_links(read_manifest(self.index_dir))
+        except (QAError, OSError):
+            return False
+
+    def links(self) -> list[Path]:
+        """Where the symlinks the corpus follows now lead (qa.ingest.link_targets); [] when it cannot be walked."""
+        from .errors import QAError
+        from .ingest import link_targets
+
+        try:
+            return link_targets(self.paths, self.follows_links())
+        except (QAError, OSError):
+            return []
+
+    def out_of_date(self) -> str | None:
+        """Why the index does not match the corpus now (None when it does): what stopping says."""
+        from .errors import QAError
+        from .store import read_manifest, staleness
+
+        try:
+            return staleness(read_manifest(self.index_dir), self.paths, self.settings)
+        except (QAError, OSError) as exc:
+            return str(exc)
 
     def update(self) -> Update | None:
         """Re-index if the corpus changed; None when it had not (nothing to report)."""
@@ -163,7 +203,6 @@ class Watcher:
         import watchfiles
 
         self.settle(on_update)
-        event_filter = EventFilter(self.paths, self.index_dir)
         stopped = stop or threading.Event()
         missed = False  # the folders were away: what happened meanwhile is looked at first
         while not stopped.is_set():
@@ -175,8 +214,12 @@ class Watcher:
             if missed:
                 self.settle(on_update)
                 missed = False
+            links = self.links()
+            # made anew each time: events name real paths, and a root replaced by a link resolves elsewhere now
+            event_filter = EventFilter(self.paths, self.index_dir, links)
+            stamps = _stamps(links)
             for changes in watchfiles.watch(
-                *roots,
+                *_outermost(roots + [t for t in links if t.is_dir()]),  # a linked file: by its stat, not its whole folder
                 watch_filter=event_filter,
                 debounce=self.debounce_ms,
                 step=self.step_ms,
@@ -187,8 +230,11 @@ class Watcher:
             ):
                 if stopped.is_set():
                     return
-                if changes:
+                if changes or _stamps(links) != stamps:  # a linked file's folder is not watched: its stat is
                     self.settle(on_update)
+                    stamps = _stamps(links)
+                    if self.links() != links:  # a folder became a link (or a link changed): watch where they lead now
+                        break
                 if _identities(roots) != watched:
                     # the folder was deleted (and maybe made again): the OS watch went with the
                     # old one, so watch again once it is back — it would otherwise see nothing more
@@ -196,6 +242,24 @@ class Watcher:
                     break
             else:
                 return
+
+
+def _outermost(folders: list[Path]) -> list[Path]:
+    """The folders not inside another of them (the OS watch is recursive), each once, sorted."""
+    unique = sorted(set(folders))
+    return [f for f in unique if not any(f != other and f.is_relative_to(other) for other in unique)]
+
+
+def _stamps(paths: list[Path]) -> tuple[tuple[int, int, int] | None, ...]:
+    """(mtime, size, inode) of each path now (None when gone): a cheap look for a change."""
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
 def _identities(roots: list[Path]) -> tuple[tuple[int, int] | None, ...]:

@@ -39,7 +39,9 @@ PDF_PAGES = [
 ]
 
 
-def make_pdf(path: Path, pages: list[list[str]] = PDF_PAGES, header: str = RUNNING_HEADER, title: str | None = "Annual Report 2025") -> Path:
+def make_pdf(
+    path: Path, pages: list[list[str]] = PDF_PAGES, header: str = RUNNING_HEADER, title: str | None = "Annual Report 2025", author: str = "Board secretariat"
+) -> Path:
     """A PDF with a text layer: a running header and a 'Page N of M' footer on every page."""
     from fpdf import FPDF
 
@@ -58,7 +60,7 @@ def make_pdf(path: Path, pages: list[list[str]] = PDF_PAGES, header: str = RUNNI
     pdf = Report()
     if title:
         pdf.set_title(title)
-        pdf.set_author("Board secretariat")
+        pdf.set_author(author)
     for lines in pages:
         pdf.add_page()
         pdf.set_font("Helvetica", size=11)
@@ -151,13 +153,13 @@ DOCX_HEADER = "Internal memo - not for circulation"
 DOCX_FOOTER = "Printed copies are uncontrolled"
 
 
-def make_docx(path: Path) -> Path:
+def make_docx(path: Path, title: str = "Field report from Cusco", author: str = "Luis Mamani") -> Path:
     """A Word file with headings, paragraphs, a list, a table, and a page header and footer."""
     import docx
 
     document = docx.Document()
-    document.core_properties.title = "Field report from Cusco"
-    document.core_properties.author = "Luis Mamani"
+    document.core_properties.title = title
+    document.core_properties.author = author
     section = document.sections[0]
     section.header.paragraphs[0].text = DOCX_HEADER
     section.footer.paragraphs[0].text = DOCX_FOOTER

@@ -17,7 +17,7 @@ from qa.chunk import chunk_documents
 from qa.clean import clean_text, is_appeal, is_social_row, normalize_line
 from qa.config import ChunkSettings
 from qa.errors import UsageError
-from qa.ingest import corpus_fingerprint, decode, load_corpus
+from qa.ingest import OUTSIDE, corpus_fingerprint, decode, load_corpus
 
 # Boilerplate lines of the seeds (the things a reader would never call article text).
 BOILERPLATE = [
@@ -192,11 +192,14 @@ def test_symlink_to_a_corpus_file_is_read_once_under_its_real_name(tmp_path: Pat
     os.symlink("volcano.md", corpus / "a-copy.md")  # sorts before the file it points at
     os.symlink("../volcano.md", corpus / "sub" / "again.md")
     os.link(corpus / "alpaca.txt", corpus / "hard.txt")  # the same inode under a second real name
-    os.symlink(outside / "far.txt", corpus / "far.txt")  # outside the corpus: read once, by its link
-    got = load_corpus([corpus])
+    os.symlink(outside / "far.txt", corpus / "far.txt")  # outside the corpus: read once, by its link, if links are followed
+    got = load_corpus([corpus], follow_links=True)
     assert got.files == ("alpaca.txt", "far.txt", "sub/rail.txt", "volcano.md")
     reasons = {s.path: s.reason for s in got.skipped}
     assert reasons == {"a-copy.md": "same file as volcano.md", "sub/again.md": "same file as volcano.md", "hard.txt": "same file as alpaca.txt"}
+    by_default = load_corpus([corpus])
+    assert by_default.files == ("alpaca.txt", "sub/rail.txt", "volcano.md")
+    assert {s.path: s.reason for s in by_default.skipped} == {**reasons, "far.txt": OUTSIDE}
     assert load_corpus([corpus / "a-copy.md", corpus / "volcano.md"]).files == ("volcano.md",)
 
 

@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ListView, Static
 
 from qa.present import citation, transcript_jsonl, transcript_markdown
-from qa.safe_text import plural, printable
+from qa.safe_text import escape_controls, plural, shown_path
 
 from .widgets.context import ContextScreen
 from .widgets.conversation import AnswerBubble, Conversation
@@ -164,7 +164,7 @@ class QaApp(App[None]):
             self._from_thread(self._set_status, Text(f"Building the index: {label} {done}/{total}", style="italic"))
 
         def notify(message: str) -> None:
-            self._from_thread(self._set_status, Text(printable(message), style="italic"))
+            self._from_thread(self._set_status, Text(escape_controls(message), style="italic"))
 
         try:
             engine = self.engine_factory(progress, notify)
@@ -194,10 +194,10 @@ class QaApp(App[None]):
         if self.watch:  # what changed first: a long corpus path must not crop it off the line
             status.append(" (watching)", style="green")
         if note:
-            status.append(f" · {printable(note)}", style="italic")
+            status.append(f" · {escape_controls(note)}", style="italic")
         articles = counts.get("documents")
         shown = plural(articles, "article") if isinstance(articles, int) else "? articles"
-        status.append(f" · {printable(self.corpus_label or _corpus_label(engine))} · {shown}, ")
+        status.append(f" · {shown_path(self.corpus_label or _corpus_label(engine))} · {shown}, ")
         status.append(f"{plural(counts.get('passages', len(engine.index.passages)), 'passage')} · {self.retriever}")
         return status
 
@@ -213,12 +213,12 @@ class QaApp(App[None]):
             self._from_thread(self._set_status, Text(f"Documents changed: updating the index: {label} {done}/{total}", style="italic"))
 
         def notify(message: str) -> None:  # e.g. waiting for another build of the same index
-            self._from_thread(self._set_status, Text(f"Documents changed: {printable(message)}", style="italic"))
+            self._from_thread(self._set_status, Text(f"Documents changed: {escape_controls(message)}", style="italic"))
 
         try:
             watcher = Watcher.for_index(engine.index, progress=progress, notify=notify, **self.watch_options)
         except (KeyError, TypeError, ValueError) as exc:  # an index without a usable manifest: no watch, no crash
-            self.notify(f"Cannot watch this index: {printable(str(exc))}", severity="warning", markup=False)
+            self.notify(f"Cannot watch this index: {escape_controls(str(exc))}", severity="warning", markup=False)
             return
         self._watching = start_in_thread(watcher, self._on_watch_update, self._on_watch_error)
 
@@ -237,13 +237,13 @@ class QaApp(App[None]):
     def _engine_swapped(self, engine: Engine, line: str) -> None:
         self.engine = engine  # answers already being computed finish on the old engine they were given
         self._set_status(self._ready_status(engine, line))
-        self.notify(printable(line), title="Index", markup=False)
+        self.notify(escape_controls(line), title="Index", markup=False)
         self._pump()
 
     def _watch_failed(self, line: str) -> None:
         if self.engine is not None:
             self._set_status(self._ready_status(self.engine, line))
-        self.notify(printable(line), title="Index", severity="warning", markup=False, timeout=10)
+        self.notify(escape_controls(line), title="Index", severity="warning", markup=False, timeout=10)
 
     def on_unmount(self) -> None:
         if self._watching is not None:
@@ -251,8 +251,8 @@ class QaApp(App[None]):
 
     def _engine_failed(self, exc: BaseException) -> None:
         self.failed = str(exc) or type(exc).__name__
-        self._set_status(Text(f"Could not open the index: {printable(self.failed)}", style="bold red"))
-        self.notify(printable(self.failed), title="Index", severity="error", markup=False, timeout=10)
+        self._set_status(Text(f"Could not open the index: {escape_controls(self.failed)}", style="bold red"))
+        self.notify(escape_controls(self.failed), title="Index", severity="error", markup=False, timeout=10)
         while self.queue:
             _, bubble = self.queue.popleft()
             bubble.show_error(self.failed)
@@ -309,7 +309,7 @@ class QaApp(App[None]):
         message = str(exc) or type(exc).__name__
         if bubble in self.turns:
             bubble.show_error(message)
-        self.notify(printable(message), title="Could not answer", severity="error", markup=False)
+        self.notify(escape_controls(message), title="Could not answer", severity="error", markup=False)
         self.busy = False
         self._pump()
 
@@ -362,9 +362,9 @@ class QaApp(App[None]):
         try:
             path = write_new_file(base, f".{fmt}", text)
         except OSError as exc:
-            self.notify(f"Could not write {base}.{fmt}: {exc}", severity="error", markup=False)
+            self.notify(escape_controls(f"Could not write {base}.{fmt}: {exc}"), severity="error", markup=False)
             return
-        self.notify(f"Exported {plural(len(answers), 'answer')} to {path}", markup=False)
+        self.notify(f"Exported {plural(len(answers), 'answer')} to {shown_path(path)}", markup=False)
 
     async def action_clear(self) -> None:
         self.turns.clear()
@@ -379,7 +379,7 @@ class QaApp(App[None]):
 def _corpus_label(engine: Engine) -> str:
     """The corpus the index was built from, as short as it is clear (folder names)."""
     paths = engine.index.manifest.get("corpus", {}).get("paths") or []
-    return ", ".join(Path(p).name + ("/" if Path(p).is_dir() else "") for p in paths) or str(engine.index.path)
+    return ", ".join(shown_path(Path(p).name) + ("/" if Path(p).is_dir() else "") for p in paths) or shown_path(engine.index.path)
 
 
 # ---------------------------------------------------------------------- export

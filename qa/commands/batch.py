@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import click
 
 from ..errors import UsageError
+from ..jsonl import jsonl_lines
 from ..outputs import check_new_output, create_new
 from .ask import answer_options
 from .common import corpus_options, notify, open_engine, plural, retrieval_options, stderr_console
@@ -105,7 +106,7 @@ def unique_ids(rows: list[Row]) -> tuple[list[Row], list[str]]:
 
 
 def _jsonl_rows(text: str) -> Iterator[Row]:
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(jsonl_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -188,7 +189,7 @@ def resume_point(path: Path) -> tuple[set[str], int]:
         raise UsageError(f"cannot read {path} to resume: {exc}") from None
     if path.suffix.lower() == ".jsonl":
         ids = set()
-        for line in text.split("\n"):
+        for line in jsonl_lines(text):
             try:
                 ids.add(str(json.loads(line)["id"]))
             except (ValueError, KeyError, TypeError):

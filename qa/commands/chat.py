@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..config import INDEX_DIR_HELP
-from .common import retrieval_options, store_options
+from .common import retrieval_options, follow_links_option, store_options
 
 
 @click.command("chat")
@@ -31,6 +31,7 @@ from .common import retrieval_options, store_options
     help=INDEX_DIR_HELP,
 )
 @store_options
+@follow_links_option
 @retrieval_options(default_k=5)
 @click.option(
     "--min-score",

@@ -85,8 +85,32 @@ def choose_store(store: str | None, url: str | None, collection: str | None, ind
     return stores.StoreSpec(kind, url, collection)
 
 
+def follow_links_option(f: F) -> F:
+    """--follow-links/--no-follow-links: read symlinks that lead outside the corpus (default: as the
+    index records; off for a new one). Chosen for the whole process, as the store is."""
+
+    @functools.wraps(f)
+    def run(*args: Any, follow_links: bool | None, **kwargs: Any) -> Any:
+        from ..config import select_follow_links
+
+        previous = select_follow_links(follow_links)
+        try:
+            return f(*args, **kwargs)
+        finally:
+            select_follow_links(previous)
+
+    return click.option(
+        "--follow-links/--no-follow-links",
+        "follow_links",
+        default=None,
+        help="Also read symlinks that lead outside the corpus (default: as the index was built; a new index does not). "
+        "A link that stays inside is always read.",
+    )(run)
+
+
 def corpus_options(f: F) -> F:
-    """--corpus/-c and --index-dir (and the store options): which documents and which index to use."""
+    """--corpus/-c and --index-dir (and the store and link options): which documents and which index to use."""
+    f = follow_links_option(f)
     f = store_options(f)
     f = click.option(
         "--index-dir",
@@ -174,7 +198,10 @@ def notify(message: str) -> None:
     """A status message for the user, on stderr."""
     from rich.text import Text
 
-    stderr_console().print(Text(message, style="yellow"), soft_wrap=True)  # one message, one line
+    from ..safe_text import escape_controls
+
+    # one message, one line; a file name in it is data (control characters escaped)
+    stderr_console().print(Text(escape_controls(message, keep="\n\t"), style="yellow"), soft_wrap=True)
 
 
 @contextmanager
@@ -220,4 +247,6 @@ def open_engine(corpus: tuple[Path, ...], index_dir: Path | None, quiet: bool = 
 
 
 def print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+    from ..safe_text import json_text
+
+    click.echo(json_text(obj, indent=2))

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..config import INDEX_DIR_HELP, IndexSettings
-from .common import build_progress, notify, print_json, stdout_console, store_options
+from .common import build_progress, follow_links_option, notify, print_json, stdout_console, store_options
 
 LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ray started on this machine
 
@@ -19,6 +19,7 @@ LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ra
 @click.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @store_options
+@follow_links_option
 @click.option(
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -203,11 +204,11 @@ def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) 
     import json
     import time
 
-    from ..safe_text import printable
+    from ..safe_text import escape_controls, shown_path
     from ..watch import Watcher
 
     out = stdout_console()
-    notify(f"watching {', '.join(printable(str(p)) for p in corpus)} for changes (Ctrl+C to stop)")
+    notify(f"watching {', '.join(shown_path(p) for p in corpus)} for changes (Ctrl+C to stop)")
 
     def report(update) -> None:  # type: ignore[no-untyped-def]
         if as_json:
@@ -216,12 +217,25 @@ def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) 
         from rich.text import Text
 
         stamp = time.strftime("%H:%M:%S", time.localtime(update.at))
-        out.print(Text(f"{stamp} {printable(update.line())}", style="red" if update.error else ""), soft_wrap=True)
+        out.print(Text(f"{stamp} {escape_controls(update.line())}", style="red" if update.error else ""), soft_wrap=True)
 
+    watcher = Watcher(paths=list(corpus), index_dir=target, settings=settings)
     try:
-        Watcher(paths=list(corpus), index_dir=target, settings=settings).run(report)
+        watcher.run(report)
     except KeyboardInterrupt:
-        notify("stopped watching; the index is up to date as of the last update")
+        notify(stopped_line(watcher, corpus, target))
+
+
+def stopped_line(watcher, corpus: list[Path], target: Path) -> str:  # type: ignore[no-untyped-def]
+    """What Ctrl+C says: "up to date" only when the corpus matches the index now (an edit still
+    inside the debounce, or one the watch could not see, is said to be pending, with the fix)."""
+    import shlex
+
+    reason = watcher.out_of_date()
+    if reason is None:
+        return "stopped watching; the index is up to date"
+    command = f"qa index {' '.join(shlex.quote(str(p)) for p in corpus)} --index-dir {shlex.quote(str(target))}"
+    return f"stopped watching; the index is out of date ({reason}): update it with: {command}"
 
 
 def summary_of(result) -> dict:  # type: ignore[no-untyped-def]
@@ -243,8 +257,10 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     """The human summary of `qa index`: one line of counts, one of changes, then skipped files."""
     from rich.text import Text
 
+    from ..safe_text import shown_path
+
     out = stdout_console()
-    target = summary["index_dir"]
+    target = shown_path(summary["index_dir"])
     if summary["status"] == "up to date":
         out.print(Text(f"Index {target} is up to date: {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} (use --force to rebuild)."), soft_wrap=True)
         return
@@ -314,7 +330,7 @@ def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
 
     A folder of 3,000 PDFs must not bury the few unreadable notes the user needs to see.
     """
-    from ..safe_text import printable
+    from ..safe_text import escape_controls, shown_path
 
     by_reason: dict[str, list[str]] = {}
     for s in skipped:
@@ -322,10 +338,10 @@ def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
     lines: list[str] = []
     for reason, paths in by_reason.items():
         if len(paths) > GROUP_OVER:
-            shown = ", ".join(printable(p) for p in paths[:3])
-            lines.append(f"  skipped {_n(len(paths), 'file')}: {reason} (e.g. {shown})")
+            shown = ", ".join(shown_path(p) for p in paths[:3])
+            lines.append(f"  skipped {_n(len(paths), 'file')}: {escape_controls(reason)} (e.g. {shown})")
         else:
-            lines.extend(f"  skipped {printable(p)}: {reason}" for p in paths)
+            lines.extend(f"  skipped {shown_path(p)}: {escape_controls(reason)}" for p in paths)
     return lines
 
 

@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import UsageError
+from ..jsonl import jsonl_lines
 from ..records import Passage
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -165,7 +166,7 @@ def load_gold(path: str | Path) -> GoldSet:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     gold = GoldSet(path)
     seen: dict[str, int] = {}
-    for n, line in enumerate(raw.splitlines(), start=1):
+    for n, line in enumerate(jsonl_lines(raw), start=1):
         if not line.strip():
             continue
         try:

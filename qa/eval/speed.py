@@ -144,7 +144,9 @@ def bench_questions(passages: Sequence[Any], n: int, gold: Path | None = None) -
     if gold is not None and gold.exists():
         import json
 
-        for line in gold.read_text(encoding="utf-8").splitlines():
+        from ..jsonl import jsonl_lines
+
+        for line in jsonl_lines(gold.read_text(encoding="utf-8")):
             try:
                 q = json.loads(line).get("question")
             except (ValueError, AttributeError):

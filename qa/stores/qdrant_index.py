@@ -76,7 +76,7 @@ def build(
     """Read, chunk, embed `paths` and write them as a new collection (atomically, see qdrant_store)."""
     from ..encoders import load_encoder
     from ..incremental import changes_of, compatible, embed_missing
-    from ..store import build_lock, index_text, manifest_for, read_passages
+    from ..store import build_lock, check_outside_corpus, index_text, manifest_for, read_passages, settings_for
 
     started = time.perf_counter()
     check_buildable(target, paths)
@@ -85,12 +85,13 @@ def build(
         made = _qdrant_entries_before(target) if own_client else None
         client = client or connect(target, create=True)
         try:
-            corpus, fingerprint, passages = read_passages(paths, settings, None, progress, notify)
             old_manifest: dict[str, Any] | None
             try:
                 old_manifest = read_collection_manifest(client, target)
             except IndexProblem:
                 old_manifest = None
+            settings = settings_for(settings, old_manifest)
+            corpus, fingerprint, passages = read_passages(paths, settings, None, progress, notify)
             old = None
             if incremental and old_manifest is not None and compatible(old_manifest, settings, paths):
                 old = QdrantStore(target, client, old_manifest, target.collection)

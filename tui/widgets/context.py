@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from qa.records import Passage, Source, place
-from qa.safe_text import printable
+from qa.safe_text import printable, shown_path
 
 from qa.present import SPAN_STYLE, location
 
@@ -64,7 +64,7 @@ class ContextScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         p = self.source.passage
-        head = Text(printable(p.title or p.path), style="bold")
+        head = Text(printable(p.title) if p.title else shown_path(p.path), style="bold")
         head.append("\n")
         head.append(location(self.source))
         if p.page is None:

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from qa.records import Answer
-from qa.safe_text import printable
+from qa.safe_text import escape_controls, printable
 
 from ..render import answer_text
 
@@ -64,7 +64,7 @@ class AnswerBubble(Static, can_focus=True):
         self.error = message
         self.remove_class("-pending")
         self.add_class("-error")
-        self.update(Text(f"Could not answer: {printable(message)}"))
+        self.update(Text(f"Could not answer: {escape_controls(message)}"))
 
     def on_click(self) -> None:
         self.action_select()
