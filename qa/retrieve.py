@@ -89,16 +89,18 @@ class Searcher:
 
     def embed_queries(self, questions: Sequence[str]) -> np.ndarray:
         """Embed in one batch, skipping questions already embedded (LRU cache)."""
-        missing = [q for q in dict.fromkeys(questions) if q not in self._qcache]
+        # this batch's vectors are held here, not looked up in the cache after filling it: the
+        # new ones could evict a cached question of the same batch (a KeyError on a long run)
+        found = {q: self._qcache[q] for q in dict.fromkeys(questions) if q in self._qcache}
+        missing = [q for q in dict.fromkeys(questions) if q not in found]
         if missing:
-            vecs = self.encoder.encode(missing, batch_size=64)
-            for q, v in zip(missing, vecs, strict=True):
-                self._qcache[q] = v
-                while len(self._qcache) > self._cache_size:
-                    self._qcache.popitem(last=False)
-        out = np.stack([self._qcache[q] for q in questions]) if questions else np.zeros((0, 1))
-        for q in questions:
+            found.update(zip(missing, self.encoder.encode(missing, batch_size=64), strict=True))
+        for q, v in found.items():
+            self._qcache[q] = v
             self._qcache.move_to_end(q)
+            while len(self._qcache) > self._cache_size:
+                self._qcache.popitem(last=False)
+        out = np.stack([found[q] for q in questions]) if questions else np.zeros((0, 1))
         return out.astype(np.float32, copy=False)
 
     # ------------------------------------------------------------ search

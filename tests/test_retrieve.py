@@ -118,3 +118,29 @@ def test_a_corpus_without_an_index_gets_the_exact_command(tmp_path, capsys) -> N
     code, _, err = run_cli(["ask", "How tall is Misti?", "-c", str(corpus)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert f"qa index '{corpus}'" in err  # a path with a space, quoted ready to paste
+
+
+@pytest.mark.slow
+def test_the_query_cache_never_loses_a_question_of_the_batch_it_is_filling(seeds_engine) -> None:
+    """A full cache whose oldest entry is asked again beside new questions: filling in the new
+    ones evicts it (it was looked up afterwards and raised KeyError in a long evaluation)."""
+    import numpy as np
+
+    from qa.retrieve import Searcher
+
+    class Counting:
+        def __init__(self) -> None:
+            self.encoded: list[str] = []
+
+        def encode(self, texts, batch_size: int = 32, progress=None):  # type: ignore[no-untyped-def]
+            self.encoded += list(texts)
+            return np.array([[float(len(t)), float(sum(map(ord, t)) % 97), 1.0] for t in texts], dtype=np.float32)
+
+    enc = Counting()
+    s = Searcher(seeds_engine.index, encoder=enc, cache_size=3)
+    first = s.embed_queries(["a", "bb", "ccc"])
+    again = s.embed_queries(["a", "dddd", "eeeee", "ffffff", "a"])  # "a" is the oldest of a full cache
+    assert again.shape == (5, 3)
+    assert np.array_equal(again[0], first[0]) and np.array_equal(again[4], first[0])
+    assert enc.encoded == ["a", "bb", "ccc", "dddd", "eeeee", "ffffff"]  # "a" was not embedded twice
+    assert s.embed_queries(["ffffff"]).tolist() == [again[3].tolist()]
