@@ -144,6 +144,28 @@ def is_date_only(text: str) -> bool:
     return bool(m) and len(words(text.replace(m.group(0), ""))) <= 1
 
 
+_PUBLISHED = re.compile(r"\b(?:published|posted|dated|date|issued)\b", re.I)
+_DATELINE_LEAD = " \t,;:|·-–—("
+
+
+def is_dateline(text: str) -> bool:
+    """A line that states when the document itself was written: a date alone ("5 March 2024"),
+    a publication line ending in one ("Originally published in The Post, March 5, 2024"), or a
+    source or place signature before one ("The Andes Post 05.03.2024", "LIMA, 5 March 2024").
+    A sentence that merely mentions a date ("Deadline moved to 22 March 2024") is not one."""
+    m = DATE.search(text)
+    if not m or text[m.end() :].strip(" .,;)"):
+        return False  # no date, or words after it: the date does not close the line
+    lead = words(text[: m.start()].strip(_DATELINE_LEAD))
+    if not lead:
+        return True
+    if len(lead) <= 10 and _PUBLISHED.search(text[: m.start()]):
+        return True
+    names = [w.rstrip(",") for w in lead]
+    signature = len(names) >= 2 or (len(names) == 1 and names[0].isupper() and len(names[0]) > 1)
+    return signature and len(names) <= 4 and all(_NAME_WORD.match(w) for w in names)
+
+
 def is_name_line(text: str) -> bool:
     """'Bill Young', 'W.T. Whitney Jr.': a short line of capitalised name words, no verb."""
     ws = words(text)
@@ -385,6 +407,8 @@ def _make_article(paras: list[Para]) -> Article:
         if title is not None:
             title_line = paras[0].first
             paras.pop(0)
+            if is_date_only(title) and is_dateline(title):  # a note headed by its date ("12 March 2024")
+                date = date_in(title)
     # byline / date lines right under the headline
     for _ in range(3):
         if not paras:
@@ -392,7 +416,7 @@ def _make_article(paras: list[Para]) -> Article:
         text = paras[0].text
         if byline is None and (is_byline(text) or is_name_line(text)) and len(paras) > 1:
             byline = _strip_by(text)
-        elif date is None and is_date_only(text) and len(paras) > 1:
+        elif date is None and is_date_only(text) and is_dateline(text) and len(paras) > 1:
             date = date_in(text)
         else:
             break
@@ -407,11 +431,17 @@ def _strip_by(text: str) -> str:
 
 
 def _find_date(paras: Sequence[Para]) -> str | None:
-    """A publication date stated in a short line near the top or at the end (a signature)."""
-    near = list(paras[:3]) + list(paras[-3:])
-    for p in near:
-        text = p.text
-        if len(words(text)) <= 12 and date_in(text):
+    """The document's own dateline near the top or closing it (a signature); None when unsure."""
+    return dateline_of([p.text for p in paras])
+
+
+def dateline_of(texts: Sequence[str]) -> str | None:
+    """The date of a dateline (`is_dateline`, at most 12 words) among the first three or the
+    last two paragraphs of a document's body, else None: a date the text merely mentions, or
+    one in the middle of it, is not the document's date."""
+    near = list(texts[:3]) + list(texts[-2:])
+    for text in near:
+        if len(words(text)) <= 12 and is_dateline(text):
             return date_in(text)
     return None
 
@@ -507,7 +537,8 @@ def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
             article = Article(None, None, article.byline, article.date, group[:1])
         if not docs and meta:  # the page's own metadata describes its first article
             article.title = article.title or meta.get("title") or None
-            article.date = article.date or date_in(meta.get("date", "")) or meta.get("date") or None
+            # the file's own metadata first: a date in its text is at best a dateline
+            article.date = date_in(meta.get("date", "")) or meta.get("date") or article.date or None
             article.byline = article.byline or meta.get("author") or meta.get("authors") or None
         doc = build_document(article, path, len(docs) + 1, stem)
         if doc is not None:

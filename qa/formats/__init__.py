@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import PurePath
 
-from ..clean import Article, Line, Para, build_document, normalize_line, paragraphs
+from ..clean import Article, Line, Para, build_document, dateline_of, normalize_line, paragraphs
 from ..records import Document
 from .base import Extracted, Unreadable, looks_like
 
@@ -122,7 +122,9 @@ def to_documents(ex: Extracted, path: str) -> list[Document]:
         paras = [Para([line]) for line in lines] if ex.flowed else paragraphs(lines, markdown=False)
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     title = ex.title or (ex.headings[0][1] if ex.headings else None) or stem
-    doc = build_document(Article(title, None, ex.byline, ex.date, paras), path, 1, stem)
+    # the file's metadata date, else its own dateline (never a date its text merely mentions)
+    date = ex.date or dateline_of([p.text for p in paras])
+    doc = build_document(Article(title, None, ex.byline, date, paras), path, 1, stem)
     if doc is None:
         return []
     from dataclasses import replace

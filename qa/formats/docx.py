@@ -7,6 +7,7 @@ file and are never read: they repeat on every page and are not the document's te
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 
@@ -28,6 +29,34 @@ def _row_line(row) -> str:  # type: ignore[no-untyped-def]
         if text:
             cells.append(text)
     return " | ".join(cells)
+
+
+# Core-property dates that belong to a template, not to the document made from it: python-docx's
+# default.docx says created = modified = 2013-12-23 23:15 UTC, and every file a program makes
+# with python-docx keeps them unless the program sets its own.
+TEMPLATE_DATES = frozenset({dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.timezone.utc)})
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def document_date(created: dt.datetime | None, modified: dt.datetime | None) -> str | None:
+    """The file's date from its core properties (ISO), or None when they cannot be trusted.
+
+    The created date, unless it is a known template's; else a modified date that is not one.
+    Modified before created is a file whose clock or copy went wrong: no date rather than a
+    wrong one (the document's dateline, if any, is used instead; see qa.formats.to_documents).
+    """
+    created, modified = _utc(created), _utc(modified)
+    if created is not None and modified is not None and modified < created:
+        return None
+    for value in (created, modified):
+        if value is not None and value not in TEMPLATE_DATES:
+            return value.date().isoformat()
+    return None
 
 
 def extract_docx(data: bytes) -> Extracted:
@@ -64,12 +93,11 @@ def extract_docx(data: bytes) -> Extracted:
     if not lines:
         raise Unreadable("no text in the document")
     props = document.core_properties
-    created = props.created.date().isoformat() if props.created else None
     return Extracted(
         lines=tuple(lines),
         headings=tuple(headings),
         flowed=True,
         title=(props.title or "").strip() or None,
         byline=(props.author or "").strip() or None,
-        date=created,
+        date=document_date(props.created, props.modified),
     )

@@ -50,6 +50,11 @@ def _lines_of(main) -> tuple[list[str], list[tuple[int, str]]]:  # type: ignore[
     return lines, headings
 
 
+# The page's date from its markup only (meta tags, <time>, JSON-LD; the publication date before
+# an update): htmldate's extensive search would take any date the article's text mentions.
+PAGE_DATE_ONLY = {"extensive_search": False, "original_date": True}
+
+
 def extract_html(data: bytes) -> Extracted:
     """The main text of an HTML page as lines; raises Unreadable when there is none."""
     import trafilatura
@@ -63,6 +68,7 @@ def extract_html(data: bytes) -> Extracted:
         include_tables=True,
         include_links=False,
         include_images=False,
+        date_extraction_params=PAGE_DATE_ONLY,
     )
     if not xml:
         raise Unreadable("no article text found in the page")
