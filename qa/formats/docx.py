@@ -1,7 +1,10 @@
 """The body of a Word (.docx) file as lines: paragraphs, headings, list items and tables.
 
 python-docx reads the body in document order; a table row becomes one line, its cells joined
-by " | " (a merged cell counted once). Page headers and footers live in other parts of the
+by " | " (a merged cell counted once). When a table's first row names its columns, each row
+also goes out with those names (Extracted.table_rows), so the reader can read the row as
+sentences ("The Provider of Private health care is Medicover": qa.tables) while answers and
+attributions stay the row's own words and line. Page headers and footers live in other parts of the
 file and are never read: they repeat on every page and are not the document's text.
 """
 
@@ -11,7 +14,7 @@ import datetime as dt
 import io
 import zipfile
 
-from .base import Extracted, Unreadable, looks_like
+from .base import Extracted, TableRow, Unreadable, looks_like
 
 
 def _is_heading(paragraph) -> bool:  # type: ignore[no-untyped-def]
@@ -19,7 +22,8 @@ def _is_heading(paragraph) -> bool:  # type: ignore[no-untyped-def]
     return name.startswith("Heading") or name == "Title"
 
 
-def _row_line(row) -> str:  # type: ignore[no-untyped-def]
+def _row_cells(row) -> list[str]:  # type: ignore[no-untyped-def]
+    """The row's non-empty cell texts, a merged cell once."""
     cells, seen = [], set()
     for cell in row.cells:
         if id(cell._tc) in seen:  # a merged cell is returned once per grid column it spans
@@ -28,7 +32,35 @@ def _row_line(row) -> str:  # type: ignore[no-untyped-def]
         text = " ".join(cell.text.split())
         if text:
             cells.append(text)
-    return " | ".join(cells)
+    return cells
+
+
+HEADER_CELL_WORDS = 6  # a column name is a few words ("Benefit", "Price per kilogram")
+
+
+def is_header_row(cells: list[str], width: int) -> bool:
+    """Does this first row name the columns? Every column has a short name that is not a
+    figure: "Benefit | Provider", not "2022 | 8 soles" (then the table has no header)."""
+    return (
+        width >= 2
+        and len(cells) == width
+        and all(len(c.split()) <= HEADER_CELL_WORDS and not any(ch.isdigit() for ch in c) for c in cells)
+        and len({c.casefold() for c in cells}) == width
+    )
+
+
+def _table_lines(table, lines: list[str], rows: list[TableRow]) -> None:  # type: ignore[no-untyped-def]
+    """Append the table's rows to `lines`, one line each, and to `rows` the rows of a table
+    whose first row is a header (with the header's names beside each body row's cells)."""
+    all_cells = [_row_cells(row) for row in table.rows]
+    width = len(table.columns)
+    header = tuple(all_cells[0]) if all_cells and is_header_row(all_cells[0], width) else None
+    for i, cells in enumerate(all_cells):
+        if not cells:
+            continue
+        lines.append(" | ".join(cells))
+        if header is not None and len(cells) == len(header):
+            rows.append(TableRow(len(lines), tuple(cells), () if i == 0 else header))
 
 
 # Core-property dates that belong to a template, not to the document made from it: python-docx's
@@ -75,6 +107,7 @@ def extract_docx(data: bytes) -> Extracted:
         raise Unreadable(f"damaged (not a readable Word file: {type(exc).__name__})") from None
     lines: list[str] = []
     headings: list[tuple[int, str]] = []
+    table_rows: list[TableRow] = []
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
@@ -86,10 +119,7 @@ def extract_docx(data: bytes) -> Extracted:
                 if _is_heading(paragraph):
                     headings.append((len(lines), text))
         elif tag == "tbl":
-            for row in Table(child, document).rows:
-                line = _row_line(row)
-                if line:
-                    lines.append(line)
+            _table_lines(Table(child, document), lines, table_rows)
     if not lines:
         raise Unreadable("no text in the document")
     props = document.core_properties
@@ -100,4 +130,5 @@ def extract_docx(data: bytes) -> Extracted:
         title=(props.title or "").strip() or None,
         byline=(props.author or "").strip() or None,
         date=document_date(props.created, props.modified),
+        table_rows=tuple(table_rows),
     )
