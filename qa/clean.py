@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .records import Document, LineSpan
 from .values import MONTHS, YEAR
@@ -507,6 +507,53 @@ def front_matter(raw_lines: Sequence[str]) -> tuple[dict[str, str], int]:
     return {}, 0
 
 
+_PIPE_DELIMITER = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?$")
+_PIPE_CELL = re.compile(r"[^|]+|(?<=\|)(?=\|)")  # a cell's stretch between pipes (empty ones too)
+
+
+def _pipe_cells(text: str, at: int) -> list[tuple[int, int] | None]:
+    """The cells of a Markdown table line ("| a | b |") in order, as offsets (None: empty)."""
+    out: list[tuple[int, int] | None] = []
+    inner_start = 1 if text.startswith("|") else 0
+    inner_end = len(text) - 1 if text.endswith("|") and len(text) > 1 else len(text)
+    for m in _PIPE_CELL.finditer(text, inner_start, inner_end):
+        seg = m.group(0)
+        a = m.start() + len(seg) - len(seg.lstrip())
+        b = m.end() - (len(seg) - len(seg.rstrip()))
+        out.append((at + a, at + b) if a < b else None)
+    return out
+
+
+def markdown_table_cells(text: str) -> tuple[tuple[int, int, str], ...]:
+    """The cells of the Markdown pipe tables in a document's text (Document.cells: the header
+    row's and delimiter row's with "", the others with their column's header): a header line,
+    a `| --- | --- |` line, then rows, each line a paragraph of the text."""
+    paras: list[tuple[int, str]] = []
+    at = 0
+    for part in text.split("\n\n"):
+        paras.append((at, part))
+        at += len(part) + 2
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i + 1 < len(paras):
+        (h_at, head), (d_at, delim) = paras[i], paras[i + 1]
+        header = _pipe_cells(head, h_at) if "|" in head and "\n" not in head else []
+        width = len(header)
+        if width < 2 or None in header or not _PIPE_DELIMITER.match(delim) or len(_pipe_cells(delim, d_at)) != width:
+            i += 1
+            continue
+        names = [text[a:b] for a, b in header]  # type: ignore[misc]
+        out.extend((a, b, "") for a, b in header)  # type: ignore[misc]
+        out.extend((a, b, "") for cell in _pipe_cells(delim, d_at) if cell for a, b in [cell])
+        i += 2
+        while i < len(paras) and "|" in paras[i][1] and "\n" not in paras[i][1]:
+            cells = _pipe_cells(paras[i][1], paras[i][0])
+            if len(cells) == width:
+                out.extend((c[0], c[1], names[k]) for k, c in enumerate(cells) if c is not None)
+            i += 1
+    return tuple(out)
+
+
 def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> list[Document]:
     """The articles in one file's decoded text, each a clean Document with its line map."""
     markdown = path.lower().endswith((".md", ".markdown"))
@@ -541,6 +588,8 @@ def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
             article.date = date_in(meta.get("date", "")) or meta.get("date") or article.date or None
             article.byline = article.byline or meta.get("author") or meta.get("authors") or None
         doc = build_document(article, path, len(docs) + 1, stem)
+        if doc is not None and markdown:  # a pipe table's rows are read with their header (qa.tables)
+            doc = replace(doc, cells=markdown_table_cells(doc.text))
         if doc is not None:
             docs.append(doc)
     return docs

@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 
 from .reader import Reading, Span
 
-CELL_SEPARATOR = " | "  # how qa.formats joins the cells of a row into its line
-
 
 @dataclass(frozen=True)
 class Rendered:
@@ -33,15 +31,30 @@ class Rendered:
         return len(self.pieces) == 1 and self.pieces[0] == (0, len(self.text), 0)
 
 
+def _same_row(between: str) -> bool:
+    """Is this what stands between two cells of one row? (" | " in a Word row's line; pipes
+    and spaces in a Markdown row: "|", " | ", " |  | " around an empty cell)"""
+    return "|" in between and not between.strip(" |")
+
+
 def _rows(text: str, cells: Sequence[tuple[int, int, str]]) -> list[list[tuple[int, int, str]]]:
     """The cells grouped by row: neighbours in one line, joined by the separator."""
     rows: list[list[tuple[int, int, str]]] = []
     for cell in sorted(cells):
-        if rows and text[rows[-1][-1][1] : cell[0]] == CELL_SEPARATOR:
+        if rows and _same_row(text[rows[-1][-1][1] : cell[0]]):
             rows[-1].append(cell)
         else:
             rows.append([cell])
     return rows
+
+
+def _row_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The row's stretch with the pipes that open and close a Markdown row ("| a | b |")."""
+    while start > 0 and text[start - 1] in " |":
+        start -= 1
+    while end < len(text) and text[end] in " |":
+        end += 1
+    return start, end
 
 
 class _Builder:
@@ -78,10 +91,12 @@ def render(text: str, cells: Sequence[tuple[int, int, str]]) -> Rendered:
     out = _Builder(text)
     at = 0
     for row in _rows(text, cells):
-        start, end = row[0][0], row[-1][1]
+        if len(row) < 2 and row[0][2]:
+            continue  # one filled cell: nothing to pair it with, read as it stands
+        start, end = _row_bounds(text, row[0][0], row[-1][1])
         out.copy(at, start)
         at = end
-        if all(name == "" for _, _, name in row) or len(row) < 2:
+        if all(name == "" for _, _, name in row):
             continue  # the header row: its names stand in the sentences of every row
         key_a, key_b, _ = row[0]
         for j, (a, b, name) in enumerate(row[1:]):

@@ -91,3 +91,45 @@ def test_a_question_answered_by_a_word_table_row(tmp_path: Path) -> None:
     assert top.passage.text[top.span_start : top.span_end] == "Medicover"  # verbatim, the cell's own words
     assert top.sentence == "Private health care | Medicover"  # the row as the file has it
     assert top.location == f"benefits.docx:{row_line}-{row_line}"
+
+
+BENEFITS_MD = """# Employee benefits
+
+Every employee receives the following benefits after the probation period of three months.
+
+| Benefit | Provider |
+|---|:---:|
+| Private health care | Medicover |
+|Life insurance|Generali|
+| Sports card |  |
+
+Questions about the benefits go to the human resources office on the second floor.
+"""
+
+
+def test_a_markdown_pipe_table_is_read_with_its_header() -> None:
+    from qa.clean import clean_text
+
+    (doc,) = clean_text(BENEFITS_MD, "benefits.md")
+    text = render(doc.text, doc.cells).text
+    assert "The Provider of Private health care is Medicover." in text
+    assert "The Provider of Life insurance is Generali." in text
+    assert "---" not in text and "| Benefit | Provider |" not in text  # header and delimiter rows: names only
+    assert "Sports card" in text  # a row with an empty cell is still read
+    assert clean_text(BENEFITS_MD, "benefits.txt")[0].cells == ()  # only Markdown files have pipe tables
+
+
+@pytest.mark.slow
+def test_a_question_answered_by_a_markdown_table_row(tmp_path: Path) -> None:
+    from qa.engine import Engine
+
+    from conftest import write_corpus
+
+    folder = write_corpus(tmp_path / "c", {"benefits.md": BENEFITS_MD})
+    row_line = BENEFITS_MD.splitlines().index("| Private health care | Medicover |") + 1
+    answer = Engine.open([folder], tmp_path / "idx", build_missing=True).ask("Who provides private health care to employees?")
+    assert not answer.abstained, answer
+    assert answer.text == "Medicover"
+    top = answer.sources[0]
+    assert top.passage.text[top.span_start : top.span_end] == "Medicover"
+    assert top.location == f"benefits.md:{row_line}-{row_line}"
