@@ -8,6 +8,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import pytest
+
 from qa.clean import clean_text
 from qa.formats import extract, to_documents
 from qa.ingest import load_corpus
@@ -142,3 +144,34 @@ def test_a_pdf_is_dated_by_its_creation_date(tmp_path: Path) -> None:
     path = tmp_path / "minutes.pdf"
     pdf.output(str(path))
     assert _extracted_date(path) == "2024-03-05"
+
+
+@pytest.mark.slow
+def test_citations_json_and_csv_carry_the_documents_own_date(tmp_path: Path) -> None:
+    import csv
+    import json
+
+    from conftest import run_cli_io
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "standup.txt").write_text(NOTE, encoding="utf-8")
+    os.utime(folder / "standup.txt", (dt.datetime(2024, 3, 26).timestamp(),) * 2)
+    _docx(folder / "canteen.docx", ["Canteen", "The canteen on the ground floor serves soup from noon until three in the afternoon."])
+    index = tmp_path / "idx"
+    code, _, err = run_cli_io(["index", str(folder), "--index-dir", str(index), "--quiet"])
+    assert code == 0, err
+    code, out, err = run_cli_io(["ask", "Who will send the budget to the board?", "-c", str(folder), "--index-dir", str(index), "--json", "--min-score", "0"])
+    assert code == 0, err
+    obj = json.loads(out)
+    dates = {s["file"]: s["date"] for s in obj["sources"]}
+    assert dates["standup.txt"] == "12 March 2024"
+    assert dates.get("canteen.docx") is None  # not the template's 2013-12-23
+    questions = tmp_path / "q.txt"
+    questions.write_text("Who will send the budget to the board?\nWhen does the canteen serve soup?\n", encoding="utf-8")
+    answers = tmp_path / "a.csv"
+    code, _, err = run_cli_io(["batch", str(questions), "--out", str(answers), "-c", str(folder), "--index-dir", str(index), "--min-score", "0"])
+    assert code == 0, err
+    rows = list(csv.DictReader(answers.open(encoding="utf-8")))
+    by_file = {r["location"].split(":")[0]: r["date"] for r in rows}
+    assert by_file == {"standup.txt": "12 March 2024", "canteen.docx": ""}
