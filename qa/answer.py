@@ -34,8 +34,9 @@ from .reader import Reader, Reading
 from .reader import Span as ReaderSpan
 from .records import Answer, Candidate, Hit, Source
 from .sentences import sentence_spans
+from .tables import in_passages, render
 
-__all__ = ["Answer", "Candidate", "Source", "answer_questions", "answer_features", "abstain_below", "distinct_answers", "reader"]
+__all__ = ["Answer", "Candidate", "Source", "answer_questions", "answer_features", "abstain_below", "distinct_answers", "read_hits", "reader"]
 
 MAX_CONFLICTS = 5
 MAX_VALUE_EXTRA_WORDS = 3  # "at least 60 people" still states one figure
@@ -308,9 +309,18 @@ def _text(g: _Group, hits: Sequence[Hit]) -> str:
 # --------------------------------------------------------------------------- entry point
 
 
-def answer_one(question: str, hits: Sequence[Hit], reading: Reading, locator: Any, min_score: float | None = None, answers: int = 1) -> Answer:
-    """The answer to one question from its hits and what the reader found in them."""
-    calibration = reader().calibration
+def answer_one(
+    question: str,
+    hits: Sequence[Hit],
+    reading: Reading,
+    locator: Any,
+    min_score: float | None = None,
+    answers: int = 1,
+    calibration: dict[str, Any] | None = None,
+) -> Answer:
+    """The answer to one question from its hits and what the reader found in them
+    (`calibration`: the shipped reader's unless given — tools measure a candidate's)."""
+    calibration = reader().calibration if calibration is None else calibration
     threshold = float(calibration["abstain_below"]) if min_score is None else float(min_score)
     if not hits:
         return Answer(question, None, None, 0.0, True, ())
@@ -354,6 +364,16 @@ def answer_one(question: str, hits: Sequence[Hit], reading: Reading, locator: An
     )
 
 
+def read_hits(rdr: Reader, questions: Sequence[str], hits_all: Sequence[Sequence[Hit]]) -> list[Reading]:
+    """The reader's reading of each question's passages, all in one batch, with spans in the
+    passages' own offsets. A table row is read as sentences built from its header (qa.tables):
+    the reader understands "The Provider of Private health care is Medicover", not the row's
+    line, and an answer is still the cell's own words."""
+    rendered = [[render(h.passage.text, h.passage.cells) for h in hits] for hits in hits_all]
+    readings = rdr.read_many(list(questions), [[r.text for r in rs] for rs in rendered])
+    return [in_passages(rd, rs) for rd, rs in zip(readings, rendered, strict=True)]
+
+
 def answer_questions(
     engine: Any,
     questions: list[str],
@@ -390,5 +410,5 @@ def answer_from_hits(questions: Sequence[str], hits_all: Sequence[Sequence[Hit]]
     """Each question answered from the passages given for it, all read in one batch — the
     answer layer without the search, for evaluations that choose the passages themselves
     (a question's own article left out of them, say)."""
-    readings = reader().read_many(list(questions), [[h.passage.text for h in hits] for hits in hits_all]) if questions else []
+    readings = read_hits(reader(), list(questions), hits_all) if questions else []
     return [answer_one(q, hits, rd, locator, min_score=min_score, answers=answers) for q, hits, rd in zip(questions, hits_all, readings, strict=True)]

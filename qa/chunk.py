@@ -98,6 +98,7 @@ def chunk_document(doc: Document, cfg: ChunkSettings) -> list[Passage]:
                 page_end=page_end,
                 section=doc.section_at(start),
                 headings=tuple((at - start, h) for at, h in doc.headings if start < at < end),
+                cells=tuple((a - start, b - start, name) for a, b, name in doc.cells if start <= a and b <= end),
             )
         )
     return passages

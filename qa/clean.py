@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .records import Document, LineSpan
 from .values import MONTHS, YEAR
@@ -142,6 +142,28 @@ def date_in(text: str) -> str | None:
 def is_date_only(text: str) -> bool:
     m = DATE.search(text)
     return bool(m) and len(words(text.replace(m.group(0), ""))) <= 1
+
+
+_PUBLISHED = re.compile(r"\b(?:published|posted|dated|date|issued)\b", re.I)
+_DATELINE_LEAD = " \t,;:|·-–—("
+
+
+def is_dateline(text: str) -> bool:
+    """A line that states when the document itself was written: a date alone ("5 March 2024"),
+    a publication line ending in one ("Originally published in The Post, March 5, 2024"), or a
+    source or place signature before one ("The Andes Post 05.03.2024", "LIMA, 5 March 2024").
+    A sentence that merely mentions a date ("Deadline moved to 22 March 2024") is not one."""
+    m = DATE.search(text)
+    if not m or text[m.end() :].strip(" .,;)"):
+        return False  # no date, or words after it: the date does not close the line
+    lead = words(text[: m.start()].strip(_DATELINE_LEAD))
+    if not lead:
+        return True
+    if len(lead) <= 10 and _PUBLISHED.search(text[: m.start()]):
+        return True
+    names = [w.rstrip(",") for w in lead]
+    signature = len(names) >= 2 or (len(names) == 1 and names[0].isupper() and len(names[0]) > 1)
+    return signature and len(names) <= 4 and all(_NAME_WORD.match(w) for w in names)
 
 
 def is_name_line(text: str) -> bool:
@@ -385,6 +407,8 @@ def _make_article(paras: list[Para]) -> Article:
         if title is not None:
             title_line = paras[0].first
             paras.pop(0)
+            if is_date_only(title) and is_dateline(title):  # a note headed by its date ("12 March 2024")
+                date = date_in(title)
     # byline / date lines right under the headline
     for _ in range(3):
         if not paras:
@@ -392,7 +416,7 @@ def _make_article(paras: list[Para]) -> Article:
         text = paras[0].text
         if byline is None and (is_byline(text) or is_name_line(text)) and len(paras) > 1:
             byline = _strip_by(text)
-        elif date is None and is_date_only(text) and len(paras) > 1:
+        elif date is None and is_date_only(text) and is_dateline(text) and len(paras) > 1:
             date = date_in(text)
         else:
             break
@@ -407,11 +431,17 @@ def _strip_by(text: str) -> str:
 
 
 def _find_date(paras: Sequence[Para]) -> str | None:
-    """A publication date stated in a short line near the top or at the end (a signature)."""
-    near = list(paras[:3]) + list(paras[-3:])
-    for p in near:
-        text = p.text
-        if len(words(text)) <= 12 and date_in(text):
+    """The document's own dateline near the top or closing it (a signature); None when unsure."""
+    return dateline_of([p.text for p in paras])
+
+
+def dateline_of(texts: Sequence[str]) -> str | None:
+    """The date of a dateline (`is_dateline`, at most 12 words) among the first three or the
+    last two paragraphs of a document's body, else None: a date the text merely mentions, or
+    one in the middle of it, is not the document's date."""
+    near = list(texts[:3]) + list(texts[-2:])
+    for text in near:
+        if len(words(text)) <= 12 and is_dateline(text):
             return date_in(text)
     return None
 
@@ -477,6 +507,53 @@ def front_matter(raw_lines: Sequence[str]) -> tuple[dict[str, str], int]:
     return {}, 0
 
 
+_PIPE_DELIMITER = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?$")
+_PIPE_CELL = re.compile(r"[^|]+|(?<=\|)(?=\|)")  # a cell's stretch between pipes (empty ones too)
+
+
+def _pipe_cells(text: str, at: int) -> list[tuple[int, int] | None]:
+    """The cells of a Markdown table line ("| a | b |") in order, as offsets (None: empty)."""
+    out: list[tuple[int, int] | None] = []
+    inner_start = 1 if text.startswith("|") else 0
+    inner_end = len(text) - 1 if text.endswith("|") and len(text) > 1 else len(text)
+    for m in _PIPE_CELL.finditer(text, inner_start, inner_end):
+        seg = m.group(0)
+        a = m.start() + len(seg) - len(seg.lstrip())
+        b = m.end() - (len(seg) - len(seg.rstrip()))
+        out.append((at + a, at + b) if a < b else None)
+    return out
+
+
+def markdown_table_cells(text: str) -> tuple[tuple[int, int, str], ...]:
+    """The cells of the Markdown pipe tables in a document's text (Document.cells: the header
+    row's and delimiter row's with "", the others with their column's header): a header line,
+    a `| --- | --- |` line, then rows, each line a paragraph of the text."""
+    paras: list[tuple[int, str]] = []
+    at = 0
+    for part in text.split("\n\n"):
+        paras.append((at, part))
+        at += len(part) + 2
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i + 1 < len(paras):
+        (h_at, head), (d_at, delim) = paras[i], paras[i + 1]
+        header = _pipe_cells(head, h_at) if "|" in head and "\n" not in head else []
+        width = len(header)
+        if width < 2 or None in header or not _PIPE_DELIMITER.match(delim) or len(_pipe_cells(delim, d_at)) != width:
+            i += 1
+            continue
+        names = [text[a:b] for a, b in header]  # type: ignore[misc]
+        out.extend((a, b, "") for a, b in header)  # type: ignore[misc]
+        out.extend((a, b, "") for cell in _pipe_cells(delim, d_at) if cell for a, b in [cell])
+        i += 2
+        while i < len(paras) and "|" in paras[i][1] and "\n" not in paras[i][1]:
+            cells = _pipe_cells(paras[i][1], paras[i][0])
+            if len(cells) == width:
+                out.extend((c[0], c[1], names[k]) for k, c in enumerate(cells) if c is not None)
+            i += 1
+    return tuple(out)
+
+
 def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> list[Document]:
     """The articles in one file's decoded text, each a clean Document with its line map."""
     markdown = path.lower().endswith((".md", ".markdown"))
@@ -507,9 +584,12 @@ def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
             article = Article(None, None, article.byline, article.date, group[:1])
         if not docs and meta:  # the page's own metadata describes its first article
             article.title = article.title or meta.get("title") or None
-            article.date = article.date or date_in(meta.get("date", "")) or meta.get("date") or None
+            # the file's own metadata first: a date in its text is at best a dateline
+            article.date = date_in(meta.get("date", "")) or meta.get("date") or article.date or None
             article.byline = article.byline or meta.get("author") or meta.get("authors") or None
         doc = build_document(article, path, len(docs) + 1, stem)
+        if doc is not None and markdown:  # a pipe table's rows are read with their header (qa.tables)
+            doc = replace(doc, cells=markdown_table_cells(doc.text))
         if doc is not None:
             docs.append(doc)
     return docs

@@ -59,19 +59,31 @@ def where(source: Source) -> Text:
     return text
 
 
-def confidence_label(confidence: float) -> tuple[str, str]:
-    """(word, style): the reader should not have to interpret 0.73 alone."""
-    if confidence >= 0.8:
+def confidence_label(confidence: float) -> tuple[str, str] | None:
+    """(word, style) for an answer's confidence, so 0.73 need not be interpreted alone; the
+    words mean what was measured on the validation articles (docs/evaluation.md, "What the
+    confidence words mean"): "high" is right at least 80 % of the time, "medium" at least two
+    times in three, "low" less. None when the reader's calibration holds no such measurement."""
+    from .reader import label_cutoffs
+
+    cuts = label_cutoffs()
+    if cuts is None:
+        return None
+    if cuts["high"] is not None and confidence >= cuts["high"]:
         return "high", "bold green"
-    if confidence >= 0.5:
+    if cuts["medium"] is not None and confidence >= cuts["medium"]:
         return "medium", "bold yellow"
     return "low", "bold red"
 
 
 def confidence_mark(confidence: float) -> Text:
-    """A coloured dot and word, then the number."""
-    label, style = confidence_label(confidence)
-    return Text.assemble(("● ", style), (label, style), (f" {confidence:.2f}", "dim"))
+    """A coloured dot and word, then the number (the number alone without a measured word).
+    For answers only: "not found" is no graded answer and shows no mark."""
+    label = confidence_label(confidence)
+    if label is None:
+        return Text(f"{confidence:.2f}", style="dim")
+    word, style = label
+    return Text.assemble(("● ", style), (word, style), (f" {confidence:.2f}", "dim"))
 
 
 def candidate_line(candidate: Candidate) -> Text:
@@ -126,7 +138,7 @@ def transcript_markdown(answers: Sequence[Answer], heading: str = "qa chat") -> 
     for a in answers:
         out += [f"## {_md_line(a.question)}", ""]
         if a.abstained:
-            out += [f"**Not found in the sources.** (confidence {a.confidence:.2f})", ""]
+            out += ["**Not found in the sources.**", ""]
         else:
             top = a.sources[0] if a.sources else None
             out += [f"**Answer:** {_md_line(a.text or '')} (confidence {a.confidence:.2f})", ""]

@@ -15,6 +15,7 @@ At question time only onnxruntime, tokenizers and numpy are imported (no torch).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -319,3 +320,27 @@ def load_calibration(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("weights"), list):
         raise QAError(f"the reader calibration {path} is damaged (no weights): reinstall qa or retrain it")
     return data
+
+
+LABELS = ("high", "medium")
+
+
+def label_cutoffs() -> dict[str, float | None] | None:
+    """The confidence from which an answer is called "high" / "medium" (None: that word is never
+    earned), measured on the validation articles by tools/confidence_labels.py and kept in the
+    active reader's calibration.json; None when it holds no measurement (a reader calibrated
+    since), and then the confidence is shown as a number without a word."""
+    path = Path(os.environ.get("QA_READER_MODEL") or MODEL_FILE).parent / CALIBRATION_FILE.name
+    return _label_cutoffs(str(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _label_cutoffs(path: str) -> dict[str, float | None] | None:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    labels = data.get("labels") if isinstance(data, dict) else None
+    if not isinstance(labels, dict):
+        return None
+    return {name: float(v) if isinstance(v := labels.get(name), (int, float)) else None for name in LABELS}

@@ -42,6 +42,9 @@ class Document:
     page_starts: tuple[int, ...] = ()
     # HTML/DOCX: (offset in text, heading text) for each heading, in order
     headings: tuple[tuple[int, str], ...] = ()
+    # table cells under a header row: (start, end offset in text, its column's name; "" for a
+    # cell of the header row itself), in order; qa.tables reads rows with them
+    cells: tuple[tuple[int, int, str], ...] = ()
 
     def page_line(self, line: int) -> tuple[int | None, int]:
         """(page, line on that page) for a line of the text; (None, line) for a file without pages."""
@@ -128,6 +131,7 @@ class Passage:
     page_end: int | None = None
     section: str | None = None  # HTML/DOCX: the heading above the passage
     headings: tuple[tuple[int, str], ...] = ()  # (offset in text, heading) for headings inside it
+    cells: tuple[tuple[int, int, str], ...] = ()  # table cells inside it, as Document.cells (offsets in text)
 
     def section_at(self, offset: int) -> str | None:
         """The heading above text[offset]: the last one inside the passage before it, else the passage's."""
@@ -145,6 +149,8 @@ class Passage:
     def from_json(cls, obj: dict[str, Any]) -> Passage:
         if "headings" in obj:  # JSON has lists; the record holds tuples (so loaded == built)
             obj = {**obj, "headings": tuple((int(at), str(h)) for at, h in obj["headings"] or ())}
+        if "cells" in obj:
+            obj = {**obj, "cells": tuple((int(a), int(b), str(name)) for a, b, name in obj["cells"] or ())}
         return cls(**obj)
 
 

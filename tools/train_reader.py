@@ -1016,6 +1016,8 @@ def calibrate(args: argparse.Namespace) -> None:
     target = (Path(args.model).resolve().parent if args.model else MODEL_DIR) / "calibration.json"
     target.write_text(json.dumps(cal, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {target}: {cal}")
+    # the confidence words' cut-offs belong to this calibration: measure them again
+    log(f"next: python tools/confidence_labels.py{' --model ' + str(args.model) if args.model else ''}  (the high/medium/low cut-offs; until then the chat shows the number alone)")
 
 
 # ------------------------------------------------------------------ all of it

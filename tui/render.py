@@ -14,9 +14,7 @@ from qa.safe_text import printable
 def answer_text(answer: Answer) -> Text:
     """The body of an answer bubble: answer + confidence, sentence, location, conflicts."""
     if answer.abstained:
-        text = Text("Not found in the sources.", style="bold")
-        text.append("\n")
-        text.append_text(confidence_mark(answer.confidence))
+        text = Text("Not found in the sources.", style="bold")  # no confidence mark: not a graded answer
         if answer.sources:
             text.append("\nThe closest excerpts are in the sources panel.", style="italic")
         return text

@@ -73,7 +73,7 @@ def render_answer(answer: Any) -> None:
 
     out = stdout_console()
     if answer.abstained:
-        out.print(Text("Not found in the sources.", style="bold yellow"), Text(f"  (confidence {answer.confidence:.2f})", style="dim"))
+        out.print(Text("Not found in the sources.", style="bold yellow"))  # no confidence: not a graded answer (--json keeps it)
         if answer.sources:
             out.print(Text("Closest excerpts:", style="bold"))
     else:

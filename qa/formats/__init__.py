@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import PurePath
 
-from ..clean import Article, Line, Para, build_document, normalize_line, paragraphs
+from ..clean import Article, Line, Para, build_document, dateline_of, normalize_line, paragraphs
 from ..records import Document
 from .base import Extracted, Unreadable, looks_like
 
@@ -122,7 +122,9 @@ def to_documents(ex: Extracted, path: str) -> list[Document]:
         paras = [Para([line]) for line in lines] if ex.flowed else paragraphs(lines, markdown=False)
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     title = ex.title or (ex.headings[0][1] if ex.headings else None) or stem
-    doc = build_document(Article(title, None, ex.byline, ex.date, paras), path, 1, stem)
+    # the file's metadata date, else its own dateline (never a date its text merely mentions)
+    date = ex.date or dateline_of([p.text for p in paras])
+    doc = build_document(Article(title, None, ex.byline, date, paras), path, 1, stem)
     if doc is None:
         return []
     from dataclasses import replace
@@ -131,7 +133,29 @@ def to_documents(ex: Extracted, path: str) -> list[Document]:
     for span in doc.spans:
         first_offset.setdefault(span.line, span.start)
     headings = tuple((first_offset[line], h) for line, h in _heading_lines(ex) if line in first_offset)
-    return [replace(doc, page_starts=ex.page_starts, headings=headings)]
+    return [replace(doc, page_starts=ex.page_starts, headings=headings, cells=_cells(ex, doc))]
+
+
+def _cells(ex: Extracted, doc: Document) -> tuple[tuple[int, int, str], ...]:
+    """Where each cell of a table with a header stands in the document's text, with its
+    column's name (Document.cells); a row whose cells are not all found there is left out."""
+    line_span = {span.line: span for span in doc.spans}
+    out: list[tuple[int, int, str]] = []
+    for row in ex.table_rows:
+        span = line_span.get(row.line)
+        if span is None:
+            continue
+        found, at = [], span.start
+        for i, cell in enumerate(row.cells):
+            text = normalize_line(cell)
+            a = doc.text.find(text, at, span.end) if text else -1
+            if a < 0:
+                break
+            found.append((a, a + len(text), normalize_line(row.header[i]) if row.header else ""))
+            at = a + len(text)
+        if len(found) == len(row.cells):
+            out.extend(found)
+    return tuple(out)
 
 
 def _heading_lines(ex: Extracted) -> list[tuple[int, str]]:

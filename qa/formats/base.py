@@ -32,6 +32,18 @@ class Extracted:
     byline: str | None = None
     date: str | None = None
     note: str | None = None  # a warning for the summary (e.g. pages without text)
+    # tables whose first row names the columns: each row's line (1-based), its cell texts as
+    # they stand in that line, and the header's cell texts (() on the header row itself)
+    table_rows: tuple[TableRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of a table with a header row, for reading it as "the Provider of X is Y"."""
+
+    line: int  # 1-based line of Extracted.lines that holds the row (cells joined by " | ")
+    cells: tuple[str, ...]
+    header: tuple[str, ...]  # the column names, one per cell; () when this row is the header
 
 
 def looks_like(data: bytes) -> str:

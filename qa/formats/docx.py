@@ -1,7 +1,10 @@
 """The body of a Word (.docx) file as lines: paragraphs, headings, list items and tables.
 
 python-docx reads the body in document order; a table row becomes one line, its cells joined
-by " | " (a merged cell counted once). Page headers and footers live in other parts of the
+by " | " (a merged cell counted once). When a table's first row names its columns, each row
+also goes out with those names (Extracted.table_rows), so the reader can read the row as
+sentences ("The Provider of Private health care is Medicover": qa.tables) while answers and
+attributions stay the row's own words and line. Page headers and footers live in other parts of the
 file and are never read: they repeat on every page and are not the document's text.
 
 A paragraph's text is that of all its runs, wherever they stand inside it — python-docx's
@@ -17,11 +20,12 @@ inflated size and count, the XML elements, and MAX_PARAGRAPHS.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 
 from .archive import check_xml, open_zip
-from .base import Extracted, Unreadable, looks_like
+from .base import Extracted, TableRow, Unreadable, looks_like
 
 MAX_PARAGRAPHS = 200_000  # a 1,000-page report holds some 20,000; read in about 10 s at the limit
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -77,7 +81,8 @@ def _blocks(body):  # type: ignore[no-untyped-def]
                 yield from _blocks(content)
 
 
-def _row_line(row) -> str:  # type: ignore[no-untyped-def]
+def _row_cells(row) -> list[str]:  # type: ignore[no-untyped-def]
+    """The row's non-empty cell texts, a merged cell once."""
     cells, seen = [], set()
     for cell in row.cells:
         if id(cell._tc) in seen:  # a merged cell is returned once per grid column it spans
@@ -86,7 +91,63 @@ def _row_line(row) -> str:  # type: ignore[no-untyped-def]
         text = " ".join(cell.text.split())
         if text:
             cells.append(text)
-    return " | ".join(cells)
+    return cells
+
+
+HEADER_CELL_WORDS = 6  # a column name is a few words ("Benefit", "Price per kilogram")
+
+
+def is_header_row(cells: list[str], width: int) -> bool:
+    """Does this first row name the columns? Every column has a short name that is not a
+    figure: "Benefit | Provider", not "2022 | 8 soles" (then the table has no header)."""
+    return (
+        width >= 2
+        and len(cells) == width
+        and all(len(c.split()) <= HEADER_CELL_WORDS and not any(ch.isdigit() for ch in c) for c in cells)
+        and len({c.casefold() for c in cells}) == width
+    )
+
+
+def _table_lines(table, lines: list[str], rows: list[TableRow]) -> None:  # type: ignore[no-untyped-def]
+    """Append the table's rows to `lines`, one line each, and to `rows` the rows of a table
+    whose first row is a header (with the header's names beside each body row's cells)."""
+    all_cells = [_row_cells(row) for row in table.rows]
+    width = len(table.columns)
+    header = tuple(all_cells[0]) if all_cells and is_header_row(all_cells[0], width) else None
+    for i, cells in enumerate(all_cells):
+        if not cells:
+            continue
+        lines.append(" | ".join(cells))
+        if header is not None and len(cells) == len(header):
+            rows.append(TableRow(len(lines), tuple(cells), () if i == 0 else header))
+
+
+# Core-property dates that belong to a template, not to the document made from it: python-docx's
+# default.docx says created = modified = 2013-12-23 23:15 UTC, and every file a program makes
+# with python-docx keeps them unless the program sets its own.
+TEMPLATE_DATES = frozenset({dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.timezone.utc)})
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def document_date(created: dt.datetime | None, modified: dt.datetime | None) -> str | None:
+    """The file's date from its core properties (ISO), or None when they cannot be trusted.
+
+    The created date, unless it is a known template's; else a modified date that is not one.
+    Modified before created is a file whose clock or copy went wrong: no date rather than a
+    wrong one (the document's dateline, if any, is used instead; see qa.formats.to_documents).
+    """
+    created, modified = _utc(created), _utc(modified)
+    if created is not None and modified is not None and modified < created:
+        return None
+    for value in (created, modified):
+        if value is not None and value not in TEMPLATE_DATES:
+            return value.date().isoformat()
+    return None
 
 
 def check_limits(data: bytes) -> None:
@@ -112,6 +173,7 @@ def extract_docx(data: bytes) -> Extracted:
         raise Unreadable(f"damaged (not a readable Word file: {type(exc).__name__})") from None
     lines: list[str] = []
     headings: list[tuple[int, str]] = []
+    table_rows: list[TableRow] = []
     heading_styles = _heading_styles(document)
     for child in _blocks(document.element.body):
         if child.tag == _W + "p":
@@ -121,19 +183,16 @@ def extract_docx(data: bytes) -> Extracted:
                 if _style_id(child) in heading_styles:
                     headings.append((len(lines), text))
         else:
-            for row in Table(child, document).rows:
-                line = _row_line(row)
-                if line:
-                    lines.append(line)
+            _table_lines(Table(child, document), lines, table_rows)
     if not lines:
         raise Unreadable("no text in the document")
     props = document.core_properties
-    created = props.created.date().isoformat() if props.created else None
     return Extracted(
         lines=tuple(lines),
         headings=tuple(headings),
         flowed=True,
         title=(props.title or "").strip() or None,
         byline=(props.author or "").strip() or None,
-        date=created,
+        date=document_date(props.created, props.modified),
+        table_rows=tuple(table_rows),
     )

@@ -66,6 +66,11 @@ def _lines_of(main) -> tuple[list[str], list[tuple[int, str]]]:  # type: ignore[
     return lines, headings
 
 
+# The page's date from its markup only (meta tags, <time>, JSON-LD; the publication date before
+# an update): htmldate's extensive search would take any date the article's text mentions.
+PAGE_DATE_ONLY = {"extensive_search": False, "original_date": True}
+
+
 def without_document_end(data: bytes) -> bytes:
     """The page without its `</body>` and `</html>` end tags, line breaks kept (so file lines
     stay the same): a browser ignores them, text after them included, and the parser closes
@@ -111,6 +116,7 @@ def _article_xml(source):  # type: ignore[no-untyped-def]
         include_tables=True,
         include_links=False,
         include_images=False,
+        date_extraction_params=PAGE_DATE_ONLY,
     )
 
 
