@@ -45,6 +45,7 @@ def test_dev_gold_retrieval_is_pinned(seeds_engine) -> None:
     assert not any(off.values()), f"(got, pinned) beyond ±{TOLERANCE}: {off}"
 
 
+@pytest.mark.bench
 def test_squad_sample_retrieval_is_pinned() -> None:
     from qa.eval import public as B
 
