@@ -23,7 +23,7 @@ from .formats import Extracted, extract, is_extracted, to_documents
 from .records import Corpus, Document, Skipped
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
-INGEST_VERSION = "6"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined
+INGEST_VERSION = "7"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined; 7: a heading joins the passage it heads, no passage of fragments alone
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 READ_SUFFIXES = TEXT_SUFFIXES + FORMAT_SUFFIXES  # plain text, and what qa/formats reads
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf")
