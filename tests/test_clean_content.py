@@ -150,3 +150,20 @@ def test_public_paragraphs_lose_no_word_all() -> None:
 
     for name, paragraphs in _public_paragraphs(bench_dir()).items():
         _assert_nothing_dropped(paragraphs)
+
+
+@pytest.mark.slow
+def test_qa_index_says_per_file_how_many_lines_were_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`qa index --json` gives the count per file, `--verbose` lists it; the post loses none."""
+    from conftest import run_cli
+
+    corpus = write_corpus(tmp_path / "c", {"page.txt": WEB_PAGE, "post.txt": POST})
+    code, out, err = run_cli(["index", str(corpus), "--index-dir", str(tmp_path / "i"), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["dropped_lines"] == {"page.txt": 5}
+    code, out, err = run_cli(["index", str(corpus), "--index-dir", str(tmp_path / "i"), "--force", "--verbose"], capsys)
+    assert code == 0, err
+    listed = [line.strip() for line in out.splitlines() if "dropped" in line]
+    assert listed == ["page.txt: 5 lines dropped as web-page boilerplate", "5 lines dropped as web-page boilerplate in 1 file."], out
+    code, out, err = run_cli(["index", str(corpus), "--index-dir", str(tmp_path / "i"), "--verbose"], capsys)  # up to date
+    assert code == 0 and "up to date" in out and "page.txt: 5 lines dropped" in out, out
