@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -306,6 +306,24 @@ def _text(g: _Group, hits: Sequence[Hit]) -> str:
     return hits[g.best.passage].passage.text[g.best.start : g.best.end]
 
 
+def excerpt_range(source: Source) -> tuple[str, int, int]:
+    """Where a source's sentence stands in its document: (document, start, end) offsets."""
+    start = source.passage.start
+    return source.passage.doc_id, start + source.sentence_start, start + source.sentence_end
+
+
+def distinct_excerpts(sources: Iterable[Source]) -> tuple[Source, ...]:
+    """Each excerpt once, at its first place: a sentence in the overlap of two consecutive
+    passages is one excerpt (same file, same lines) even when both passages are retrieved and
+    both give the answer, and was listed twice."""
+    out: list[Source] = []
+    for src in sources:
+        doc, a, b = excerpt_range(src)
+        if not any(d == doc and a < e and s < b for d, s, e in map(excerpt_range, out)):
+            out.append(src)
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -338,16 +356,16 @@ def answer_one(
         return _source(hits[i], a, b, False, g.confidence if g else 0.0, locator)
 
     def candidate(g: _Group) -> Candidate:
-        srcs = tuple(_source(hits[s.passage], s.start, s.end, True, g.confidence, locator) for s in sorted(g.spans, key=lambda s: hits[s.passage].rank))
+        srcs = distinct_excerpts(_source(hits[s.passage], s.start, s.end, True, g.confidence, locator) for s in sorted(g.spans, key=lambda s: hits[s.passage].rank))
         return Candidate(srcs[0].answer or "", round(g.confidence, 4), srcs)
 
     if not groups or groups[0].confidence < threshold:
         conf = groups[0].confidence if groups else 0.0
-        return Answer(question, None, None, round(conf, 4), True, tuple(excerpt(i) for i in range(len(hits))))
+        return Answer(question, None, None, round(conf, 4), True, distinct_excerpts(excerpt(i) for i in range(len(hits))))
     top = groups[0]
     cited = {s.passage for s in top.spans}
     first = candidate(top)
-    sources = first.sources + tuple(excerpt(i) for i in range(len(hits)) if i not in cited)
+    sources = distinct_excerpts((*first.sources, *(excerpt(i) for i in range(len(hits)) if i not in cited)))
     # a rival must be confident enough to be an answer by the calibrated threshold, whatever
     # --min-score lets through: --min-score 0 asks for answers, not for every figure to disagree
     rivals = _rivals(groups, reading, hits, max(threshold, float(calibration["abstain_below"])), calibration)

@@ -4,6 +4,10 @@ Passages are runs of whole sentences of roughly `target_words` words, ending at 
 break when one is near, overlapping the previous passage by a sentence so that a fact stated
 across a boundary is still found whole in one passage. Only a sentence longer than
 `max_words` is ever cut, and then at word boundaries.
+
+A heading (a fragment with no sentence: "1.", "Safety and people") starts the passage of the
+text it heads, and a fragment is never a passage of its own: it has nothing to answer from,
+and showed as a source. Such words may take a passage a few words past `max_words`.
 """
 
 from __future__ import annotations
@@ -62,15 +66,76 @@ def _group(units: list[tuple[int, int, int, bool]], cfg: ChunkSettings) -> list[
     return groups
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+_CLOSES = re.compile(r"[.!?…][\"”’')\]]*$")
+_FRAGMENT_WORDS = 15  # as long as a heading (qa.clean.is_heading): a longer line without a full stop is text
+
+
+def is_fragment(text: str) -> bool:
+    """Not a sentence: a number or mark alone ("1.", "IV)"), or a few words with no closing
+    punctuation (a heading, "Safety and people")."""
+    if len(_LETTERS.findall(text)) == 0:
+        return True
+    return len(text.split()) <= _FRAGMENT_WORDS and not _CLOSES.search(text)
+
+
+def _fragments(doc: Document, units: list[tuple[int, int, int, bool]]) -> list[bool]:
+    """Which units are fragments; a piece of a long sentence cut at words is not one."""
+    whole = set(sentence_spans(doc.text))
+    return [(s, e) in whole and is_fragment(doc.text[s:e]) for s, e, _, _ in units]
+
+
+def _words(units: list[tuple[int, int, int, bool]], a: int, b: int) -> int:
+    return sum(u[2] for u in units[a:b])
+
+
+def _headings_forward(groups: list[tuple[int, int]], frag: list[bool]) -> list[tuple[int, int]]:
+    """A heading joins the passage it heads: fragments closing a passage that holds a sentence
+    go to the start of the next passage (a heading at the very end of a document heads
+    nothing and stays)."""
+    out = list(groups)
+    for g in range(len(out) - 1):
+        (i, j), (_, k) = out[g], out[g + 1]
+        cut = j
+        while cut > i and frag[cut - 1]:
+            cut -= 1
+        if i < cut < j:
+            out[g], out[g + 1] = (i, cut), (cut, k)
+    return out
+
+
+def _no_fragment_alone(groups: list[tuple[int, int]], frag: list[bool], units: list[tuple[int, int, int, bool]], max_words: int) -> list[tuple[int, int]]:
+    """A passage of fragments only is joined to the next passage (what it heads), else to the
+    previous one: it has no sentence to answer from, and showed as a source of its own."""
+    out = list(groups)
+    g = 0
+    while g < len(out) and len(out) > 1:
+        i, j = out[g]
+        if not all(frag[i:j]):
+            g += 1
+            continue
+        nxt = out[g + 1] if g + 1 < len(out) else None
+        prev = out[g - 1] if g > 0 else None
+        if nxt is not None and (prev is None or _words(units, i, nxt[1]) <= max_words):
+            out[g : g + 2] = [(i, nxt[1])]
+        else:
+            assert prev is not None
+            out[g - 1 : g + 1] = [(prev[0], j)]
+            g -= 1
+    return out
+
+
 def chunk_document(doc: Document, cfg: ChunkSettings) -> list[Passage]:
     units = _units(doc, cfg.max_words)
     if not units:
         return []
+    frag = _fragments(doc, units)
+    groups = _no_fragment_alone(_headings_forward(_group(units, cfg), frag), frag, units, cfg.max_words)
     passages: list[Passage] = []
     prev_i = -1
-    for ordinal, (i, j) in enumerate(_group(units, cfg), start=1):
+    for ordinal, (i, j) in enumerate(groups, start=1):
         first = i
-        if i > 0 and cfg.overlap_sentences > 0:
+        if i > 0 and cfg.overlap_sentences > 0 and not frag[i]:  # no overlap over a heading
             # overlap with whole sentences, keeping the passage under max_words and never
             # swallowing the previous passage whole
             back = max(prev_i + 1, i - cfg.overlap_sentences)

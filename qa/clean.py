@@ -7,7 +7,11 @@ a cleaned document can be traced back to the line of the file it came from (`Lin
 
 The rules are deliberately about the *shape* of web text (short social rows, appeal
 vocabulary, a share row closing the article, "Title / By Author" lines) and never about any
-particular site or file.
+particular site or file. They apply only to a file that looks like a saved web page (several
+navigation, share, teaser or appeal lines, or a comment form): notes, forum posts and articles
+written one per file lose nothing, though a post may speak of newsletters and several notes may
+share a line. From any file go a photo credit (never a paragraph of full sentences), a block
+pasted twice and a closing reference list. `clean_file` says which lines went.
 """
 
 from __future__ import annotations
@@ -114,6 +118,35 @@ def is_appeal(text: str) -> bool:
 
 def is_photo_credit(text: str) -> bool:
     return bool(_PHOTO_CREDIT.search(text)) and len(words(text)) <= 60
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*$")
+_WEB_SIGNALS = 2  # "several": one nav-like line ("Home", "Search") may be a person's own words
+
+
+def is_full_sentences(text: str) -> bool:
+    """Prose a person wrote: words that end as a sentence ends ("Photo: AP" does not)."""
+    return len(words(text)) >= 4 and bool(_SENTENCE_END.search(text))
+
+
+def web_signals(normed: Sequence[str]) -> int:
+    """How many lines only a saved web page has: navigation, share rows, teasers, short
+    appeals (banners, buttons); a comment form counts two (it is several lines of a form)."""
+    n = 0
+    for text in normed:
+        if not text:
+            continue
+        if is_comment_form(text):
+            n += 2
+        elif is_boilerplate_line(text) or (is_appeal(text) and len(words(text)) <= 15):
+            n += 1
+    return n
+
+
+def looks_like_web_page(normed: Sequence[str]) -> bool:
+    """The boilerplate rules are for saved web pages only: elsewhere they took a person's
+    words (a post about newsletters, a line several notes share) for page furniture."""
+    return web_signals(normed) >= _WEB_SIGNALS
 
 
 # --- dates, titles, bylines --------------------------------------------------------------
@@ -270,8 +303,9 @@ def _is_label(text: str, max_words: int) -> bool:
     return bool(text) and len(words(text)) <= max_words and not _TERMINAL.search(text)
 
 
-def content_lines(raw_lines: Sequence[str], repeated: frozenset[str] = frozenset()) -> list[Line]:
-    """Normalised non-blank lines with navigation, share rows, teasers and page tails removed.
+def content_lines(raw_lines: Sequence[str], repeated: frozenset[str] = frozenset(), web: bool = True) -> tuple[list[Line], list[int]]:
+    """Normalised non-blank lines with navigation, share rows, teasers and page tails removed
+    (on a web page: `web`), and the numbers of the lines removed.
 
     A comment form ends the page's article text. A share row in the last part of the page
     closes the article: what follows is furniture (related stories, author teasers) — unless
@@ -280,6 +314,7 @@ def content_lines(raw_lines: Sequence[str], repeated: frozenset[str] = frozenset
     normed = [normalize_line(line) for line in raw_lines]
     total = sum(len(t) for t in normed) or 1
     out: list[Line] = []
+    dropped: list[int] = []
     blank = False
     seen = 0
     for i, text in enumerate(normed):
@@ -287,16 +322,16 @@ def content_lines(raw_lines: Sequence[str], repeated: frozenset[str] = frozenset
         if not text:
             blank = True
             continue
-        if is_comment_form(text):
+        if web and (is_comment_form(text) or (is_social_row(text) and seen > 0.6 * total and not _article_starts_after(normed, i))):
+            dropped += [j + 1 for j in range(i, len(normed)) if normed[j]]
             break
-        if is_social_row(text) and seen > 0.6 * total and not _article_starts_after(normed, i):
-            break
-        if is_boilerplate_line(text) or text in repeated:
+        if web and (is_boilerplate_line(text) or text in repeated):
+            dropped.append(i + 1)
             blank = True
             continue
         out.append(Line(i + 1, text, blank))
         blank = False
-    return out
+    return out, dropped
 
 
 def _article_starts_after(normed: Sequence[str], i: int) -> bool:
@@ -331,23 +366,34 @@ def _drop_reference_list(paras: list[Para]) -> list[Para]:
     return paras
 
 
-def _drop_boilerplate_paras(paras: Iterable[Para]) -> list[Para]:
+def _is_boilerplate_para(text: str, labels: dict[str, int], web: bool) -> bool:
+    """An appeal or a label repeated on the page (web pages only), or a credit line: never a
+    paragraph of full sentences by its shape alone (an appeal is known by what it asks)."""
+    if web and is_appeal(text):
+        return True
+    if is_full_sentences(text):
+        return False
+    return is_photo_credit(text) or (web and labels.get(text, 0) >= 2)
+
+
+def _drop_boilerplate_paras(paras: Iterable[Para], web: bool = True) -> tuple[list[Para], list[int]]:
+    """The paragraphs left, and the numbers of the lines of those dropped."""
     paras = list(paras)
     labels: dict[str, int] = {}
     for p in paras:
         if _is_label(p.text, 8):
             labels[p.text] = labels.get(p.text, 0) + 1
     kept: list[Para] = []
+    dropped: list[int] = []
     seen: set[str] = set()
     for p in paras:
         text = p.text
-        if is_appeal(text) or is_photo_credit(text) or labels.get(text, 0) >= 2:
-            continue
-        if len(words(text)) >= 8 and text in seen:  # the same block pasted twice
+        if _is_boilerplate_para(text, labels, web) or (len(words(text)) >= 8 and text in seen):  # or the same block pasted twice
+            dropped += [line.no for line in p.lines]
             continue
         seen.add(text)
         kept.append(p)
-    return kept
+    return kept, dropped
 
 
 # --- articles ----------------------------------------------------------------------------
@@ -390,13 +436,18 @@ def _listing_starts(paras: Sequence[Para]) -> list[int] | None:
     return heads
 
 
+def _kickers(paras: Sequence[Para]) -> int:
+    """How many category labels and kicker words ("Peru", "World") stand before a web page's headline."""
+    n = 0
+    while len(paras) - n >= 3 and len(words(paras[n].text)) <= 2 and is_title_like(paras[n + 1].text) and len(words(paras[n + 1].text)) >= 3:
+        n += 1
+    return n
+
+
 def _make_article(paras: list[Para]) -> Article:
     """Title, byline and date from the head of an article's paragraphs; the rest is body."""
     paras = list(paras)
     title = title_line = byline = date = None
-    # category labels and kicker words before the headline ("Peru", "World")
-    while len(paras) >= 3 and len(words(paras[0].text)) <= 2 and is_title_like(paras[1].text) and len(words(paras[1].text)) >= 3:
-        paras.pop(0)
     if paras:
         head = paras[0].text
         inline = _INLINE_BYLINE.match(head)
@@ -554,17 +605,33 @@ def markdown_table_cells(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(out)
 
 
+@dataclass
+class Cleaned:
+    """One file's articles, and the lines of the file cleaning dropped (1-based, ascending)."""
+
+    documents: list[Document]
+    dropped: tuple[int, ...] = ()
+
+
 def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> list[Document]:
     """The articles in one file's decoded text, each a clean Document with its line map."""
+    return clean_file(text, path, repeated).documents
+
+
+def clean_file(text: str, path: str, repeated: frozenset[str] = frozenset()) -> Cleaned:
+    """The articles in one file's decoded text, and which of its lines were dropped as
+    boilerplate (front matter and fences are layout, not dropped text)."""
     markdown = path.lower().endswith((".md", ".markdown"))
     raw = split_lines(text)
     meta, skip = front_matter(raw)
     # lines are blanked, not removed, so every kept line keeps its number in the file
     raw = [""] * skip + [("" if markdown and _FENCE.match(line) else line) for line in raw[skip:]]
-    lines = content_lines(raw, repeated)
-    paras = _drop_boilerplate_paras(paragraphs(lines, markdown))
+    web = looks_like_web_page([normalize_line(line) for line in raw])
+    lines, dropped = content_lines(raw, repeated, web)
+    paras, dropped_paras = _drop_boilerplate_paras(paragraphs(lines, markdown), web)
+    dropped += dropped_paras
     if not paras:
-        return []
+        return Cleaned([], tuple(sorted(dropped)))
     starts = _article_starts(paras)
     groups = [paras[a:b] for a, b in zip(starts, starts[1:] + [len(paras)])]
     if len(groups) == 1:
@@ -577,11 +644,15 @@ def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     docs: list[Document] = []
     for group in groups:
-        article = _make_article(group)
-        article.body = _drop_reference_list(article.body)
+        kickers = _kickers(group) if web else 0
+        dropped += [line.no for p in group[:kickers] for line in p.lines]
+        article = _make_article(group[kickers:])
+        body = _drop_reference_list(article.body)
+        dropped += [line.no for p in article.body[len(body):] for line in p.lines]
+        article.body = body
         if not article.body and article.title:
             # a lone headline with nothing under it: keep its words as the body
-            article = Article(None, None, article.byline, article.date, group[:1])
+            article = Article(None, None, article.byline, article.date, group[kickers : kickers + 1])
         if not docs and meta:  # the page's own metadata describes its first article
             article.title = article.title or meta.get("title") or None
             # the file's own metadata first: a date in its text is at best a dateline
@@ -592,7 +663,7 @@ def clean_text(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
             doc = replace(doc, cells=markdown_table_cells(doc.text))
         if doc is not None:
             docs.append(doc)
-    return docs
+    return Cleaned(docs, tuple(sorted(dropped)))
 
 
 def repeated_lines(texts: Iterable[list[str]], max_words: int = 12) -> frozenset[str]:

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .clean import clean_text, repeated_lines, split_lines
+from .clean import clean_file, repeated_lines, split_lines
 from .errors import UsageError
 from .formats import SUFFIXES as FORMAT_SUFFIXES
 from .formats import Extracted, extract, is_extracted, to_documents
@@ -26,7 +26,7 @@ from .records import Corpus, Document, Skipped
 from .safe_text import shown_path
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
-INGEST_VERSION = "8"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined; 7: DOCX tracked insertions and content controls, PDF page-top lines with numbers, HTML deep nesting; 8: dates from metadata or datelines only, table cells under a header row
+INGEST_VERSION = "9"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined; 7: DOCX tracked insertions and content controls, PDF page-top lines with numbers, HTML deep nesting; 8: dates from metadata or datelines only, table cells under a header row; 9: a heading joins the passage it heads, no passage of fragments alone, boilerplate rules only on web pages
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 READ_SUFFIXES = TEXT_SUFFIXES + FORMAT_SUFFIXES  # plain text, and what qa/formats reads
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf")
@@ -523,8 +523,15 @@ def load_corpus(paths: Sequence[str | Path], progress: Callable[[str, int, int],
         progress("read", len(files), len(files))
     repeated = repeated_lines(split_lines(t) for t in texts.values()) if len(texts) > 1 else frozenset()
     documents: list[Document] = []
+    dropped: dict[str, int] = {}
     for rel in order:
-        docs = to_documents(extracted[rel], rel) if rel in extracted else clean_text(texts[rel], rel, repeated)
+        if rel in extracted:
+            docs = to_documents(extracted[rel], rel)
+        else:
+            cleaned = clean_file(texts[rel], rel, repeated)
+            docs = cleaned.documents
+            if cleaned.dropped:
+                dropped[rel] = len(cleaned.dropped)
         if not docs:
             skipped.append(Skipped(rel, "no text left after removing boilerplate"))
         documents.extend(docs)
@@ -536,6 +543,7 @@ def load_corpus(paths: Sequence[str | Path], progress: Callable[[str, int, int],
         root=str(root),  # the real path (lone surrogates and all): spans.py reopens files under it
         fingerprint=fingerprint.hexdigest(),
         file_hashes=dict(fingerprint.file_hashes),
+        dropped_lines=dropped,
     )
 
 

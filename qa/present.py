@@ -101,18 +101,23 @@ def candidate_line(candidate: Candidate) -> Text:
     return text
 
 
+def _excerpt_key(src: Source) -> tuple[str, int]:
+    return src.passage.doc_id, src.passage.start + src.sentence_start
+
+
 def shown_sources(answer: Answer) -> list[Source]:
     """The answer's sources, then any conflict source not among them (so each can be opened).
 
     A conflict candidate's source may repeat a closest excerpt of the main answer without its
-    span; the one that carries a span wins, keeping the first position.
+    span; the one that carries a span wins, keeping the first position. An excerpt is its
+    sentence's place in the document, not in a passage: consecutive passages overlap.
     """
     out: dict[tuple[str, int], Source] = {}
     for src in answer.sources:
-        out.setdefault((src.passage.pid, src.sentence_start), src)
+        out.setdefault(_excerpt_key(src), src)
     for cand in answer.conflicts:
         for src in cand.sources:
-            key = (src.passage.pid, src.sentence_start)
+            key = _excerpt_key(src)
             if key not in out or (out[key].answer is None and src.answer is not None):
                 out[key] = src
     return list(out.values())

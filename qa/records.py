@@ -109,6 +109,8 @@ class Corpus:
     fingerprint: str = ""  # hash of the bytes read to make this corpus (qa.ingest.Fingerprint)
     # {relative name: sha256 of its bytes} for every file read: what an incremental re-index compares
     file_hashes: dict[str, str] = field(default_factory=dict)
+    # {relative name: how many of its lines cleaning dropped as boilerplate}, files that lost any
+    dropped_lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

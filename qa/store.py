@@ -470,6 +470,7 @@ def manifest_for(
             "files": list(corpus.files),
             "file_hashes": dict(corpus.file_hashes),  # what the next re-index compares
             "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+            "dropped_lines": dict(corpus.dropped_lines),  # per file, lines cleaning dropped as boilerplate
         },
         "counts": {
             "files": len({d.path for d in corpus.documents}),  # files indexed: read but skipped ones are under "skipped"

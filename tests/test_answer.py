@@ -406,3 +406,43 @@ def test_list_markers_are_not_part_of_the_answer_sentence(tmp_path: Path) -> Non
     assert answer.sentence.startswith("The hammer weighs"), answer.sentence
     assert "2 kilos" in (answer.text or "")
     _check_all_verbatim(answer)
+
+
+FILLER = (
+    "The valley road was repaired by the district after the rains of {}.",
+    "Farmers near {} grow potatoes, barley and quinoa on narrow terraces.",
+    "The market of {} opens every Sunday before dawn.",
+    "Buses leave {} for the regional capital twice a day from the old station.",
+    "Schools around {} teach in Spanish and in Quechua.",
+    "The church of {} was built in the seventeenth century by local masons.",
+    "Tourists come to {} in the dry season to walk the old trails above it.",
+    "The river that crosses {} floods most years in February.",
+)
+PLACES = ("Andahuaylas", "Abancay", "Chalhuanca", "Curahuasi", "Tambobamba", "Antabamba", "Cotabambas", "Aymaraes")
+
+
+@pytest.mark.slow
+def test_one_excerpt_is_listed_once_per_answer(tmp_path: Path) -> None:
+    """The answer's sentence stands in two passages (the overlap of consecutive passages): both
+    are retrieved and both give the answer, but it is one excerpt (same file, same lines) and
+    was listed twice; it is listed once, in the sources and in each candidate."""
+    from qa.engine import Engine
+    from qa.present import shown_sources
+
+    fill = [FILLER[i % len(FILLER)].format(PLACES[(i * 3) % len(PLACES)] + f" in {1950 + i}") for i in range(22)]
+    key = "The new bridge over the Apurimac river was opened by the mayor Rosa Quispe in 2019."
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "town.txt").write_text("Notes on the valley\n\n" + "\n".join([*fill[:8], key, *fill[8:]]) + "\n", encoding="utf-8")
+    engine = Engine.open([root], tmp_path / "idx", build_missing=True)
+    holding = [p for p in engine.index.passages if key in p.text]
+    assert len(holding) == 2, "the setting: the answer's sentence is in the overlap of two passages"
+    answer = engine.ask("Who opened the new bridge over the Apurimac river?")
+    assert answer.text and "Rosa Quispe" in answer.text
+
+    def excerpts(sources) -> list[tuple[str, int]]:
+        return [(s.passage.doc_id, s.passage.start + s.sentence_start) for s in sources]
+
+    for listing in (answer.sources, shown_sources(answer), *(c.sources for c in answer.candidates), *(c.sources for c in answer.conflicts)):
+        assert len(excerpts(listing)) == len(set(excerpts(listing))), [(s.passage.pid, s.lines, s.sentence[:40]) for s in listing]
+    assert sum(key in s.sentence for s in answer.sources) == 1

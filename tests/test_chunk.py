@@ -104,3 +104,41 @@ def test_long_sentence_is_split_at_words() -> None:
     passages = chunk_document(doc, ChunkSettings())
     assert len(passages) == 3
     assert all(len(p.text.split()) <= 200 for p in passages)
+
+
+def _holds_a_sentence(text: str) -> bool:
+    """At least one sentence of words with its closing punctuation (not "1." nor a heading)."""
+    return any(len(re.findall(r"[^\W\d_]{2,}", text[s:e])) >= 3 and re.search(r"[.!?…][\"”’')\]]*$", text[s:e]) for s, e in sentence_spans(text))
+
+
+HEADED = [
+    ["1."],
+    ["Safety and people"],
+    [f"The inspectors visited school number {i} and wrote down what had to be repaired there." for i in range(12)],
+    ["2."],
+    ["Water and land"],
+    [f"The river below village number {i} was measured twice a year by the water board." for i in range(12)],
+    [f"Farmers of valley number {i} asked the board for more water in the dry months." for i in range(12)],
+    ["3."],
+    ["Money"],
+]
+
+
+def test_a_heading_joins_the_passage_it_heads() -> None:
+    """A heading (and its number) starts the passage of the text under it: it was left at the
+    end of the passage before, or made a passage of its own."""
+    doc = make_document(HEADED)
+    passages = chunk_document(doc, ChunkSettings())
+    for heading, first in (("Safety and people", "The inspectors visited school number 0"), ("Water and land", "The river below village number 0")):
+        holding = [p for p in passages if heading in p.text]
+        assert holding and all(first in p.text for p in holding), [p.text for p in passages]
+        assert any(p.text.startswith(("1.", "2.")) for p in holding), [p.text for p in holding]
+
+
+def test_a_fragment_with_no_sentence_is_never_a_passage_of_its_own() -> None:
+    for cfg in (ChunkSettings(), ChunkSettings(min_words=20, target_words=40, max_words=60, overlap_sentences=0), ChunkSettings(min_words=5, target_words=10, max_words=20, overlap_sentences=1), ChunkSettings(min_words=10, target_words=15, max_words=16, overlap_sentences=1)):
+        doc = make_document(HEADED)
+        passages = chunk_document(doc, cfg)
+        assert all(_holds_a_sentence(p.text) for p in passages), (cfg, [p.text for p in passages if not _holds_a_sentence(p.text)])
+        covered = set().union(*(range(p.start, p.end) for p in passages))
+        assert _nonspace_positions(doc.text) <= covered, "nothing dropped: the fragments are inside passages"

@@ -30,14 +30,16 @@ QUERIES = (
     "Where do condors nest?",
     "How long is the train journey?",
 )
-# "Reporting by the Puno field desk" stands in two files once condor.txt is added: cleaning then drops it from
-# alpaca.txt too, whose bytes did not change: reuse must follow the embedded text, not the file
+# "Reporting by the Puno field desk" stands in two saved web pages once condor.txt is added: cleaning then
+# drops it from alpaca.txt too, whose bytes did not change: reuse must follow the embedded text, not the file
+# (the navigation lines make them web pages: only there is a line files share taken for site furniture)
+NAV = "Skip to content\nMenu\n\n"
 DOCS = {
     **SMALL_DOCS,
-    "alpaca.txt": SMALL_DOCS["alpaca.txt"] + "\nReporting by the Puno field desk\n",
+    "alpaca.txt": NAV + SMALL_DOCS["alpaca.txt"] + "\nReporting by the Puno field desk\n",
     "quinoa.txt": "Quinoa in the Altiplano\n\nQuinoa grows on the Altiplano around Lake Titicaca at 3,800 metres.\n",
 }
-CONDOR = "Condors of the Colca\n\nAndean condors nest on the cliffs of the Colca canyon, 3,000 metres deep.\n\nReporting by the Puno field desk\n"
+CONDOR = NAV + "Condors of the Colca\n\nAndean condors nest on the cliffs of the Colca canyon, 3,000 metres deep.\n\nReporting by the Puno field desk\n"
 
 
 class CountingEncoder:

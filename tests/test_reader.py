@@ -233,6 +233,7 @@ TOLERANCE = 1.5  # points: int8 kernels round differently on other CPUs
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_shipped_reader_quality_is_pinned() -> None:
     from qa.eval import public as B
 
@@ -248,9 +249,18 @@ def test_shipped_reader_quality_is_pinned() -> None:
 # paragraphs, the calibrated confidence and its abstention threshold. Pins the confidence model
 # (calibration.json) as well as the reader.
 PINNED_OPEN = {"exact_match": 57.50, "f1": 60.55, "has_f1": 44.06, "hit@1": 50.72}  # measured 2026-12-07 (stop 30, round-10 model)
+# Overall EM and F1 count answers and abstentions alike, so they hold across CPUs: on an AMD EPYC
+# host with AVX-512 VNNI (other int8 kernels) they measured 57.75 / 60.74, within 0.25 of the pin.
+# HasAns F1 and hit@1 are one side of the answer/abstain trade-off and swing with each question
+# near the threshold: that host measured 42.50 and 48.79 (1.56 and 1.93 below the pin) with the
+# same model, because 11 of the 207 answerable questions have a confidence within 0.01 of the
+# threshold (0.399), and a question that lands on the other side moves either by up to 0.48
+# points. They keep a check against a real loss, with room for six such questions.
+TOLERANCE_OPEN = {"exact_match": TOLERANCE, "f1": TOLERANCE, "has_f1": 3.0, "hit@1": 3.0}
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_shipped_reader_open_retrieval_quality_is_pinned() -> None:
     from qa.eval import public as B
 
@@ -258,4 +268,4 @@ def test_shipped_reader_open_retrieval_quality_is_pinned() -> None:
     res = B.run_answers(B.open_bench_engine(bench), bench)
     got = {"exact_match": res["exact_match"], "f1": res["f1"], "has_f1": res["has_answer"]["f1"], "hit@1": 100 * res["hit@1"]}
     for key, want in PINNED_OPEN.items():
-        assert abs(got[key] - want) <= TOLERANCE, (key, got, PINNED_OPEN)
+        assert abs(got[key] - want) <= TOLERANCE_OPEN[key], (key, got, PINNED_OPEN)

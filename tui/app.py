@@ -66,6 +66,7 @@ class QaApp(App[None]):
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("f2", "focus_sources", "Sources"),
+        Binding("escape", "back_to_question", "Question", show=False),
         Binding("f3", "copy", "Copy"),
         Binding("f4", "export('md')", "Save md"),
         Binding("f5", "export('jsonl')", "Save jsonl"),
@@ -340,6 +341,16 @@ class QaApp(App[None]):
             view.focus()
         else:
             self.notify("No sources yet: ask a question first.")
+
+    async def action_back_to_question(self) -> None:
+        """Escape, from the sources list or an article: back to the question box, always.
+
+        Popping a screen gives the focus back to the widget that had it (the sources list,
+        which takes no typing), so what was typed next went nowhere and only Tab helped.
+        """
+        while self.screen is not self.main_screen:
+            await self.pop_screen()
+        self.prompt.focus()
 
     def _selected_answer(self) -> Answer | None:
         return self.selected.answer if self.selected is not None else None

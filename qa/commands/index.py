@@ -35,6 +35,7 @@ LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ra
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--verbose", "-v", is_flag=True, help="List each file that lost lines as web-page boilerplate, and how many.")
 @click.option(
     "--watch",
     is_flag=True,
@@ -68,6 +69,7 @@ def command(
     backend: str | None,
     as_json: bool,
     quiet: bool,
+    verbose: bool,
     watch: bool,
     ray_address: str | None,
     workers: int | None,
@@ -125,7 +127,7 @@ def command(
     if as_json:
         print_json(summary)
     else:
-        print_summary(summary)
+        print_summary(summary, verbose)
     if watch:
         watch_and_report(corpus, target, settings, as_json)
 
@@ -249,12 +251,14 @@ def summary_of(result) -> dict:  # type: ignore[no-untyped-def]
             passages_per_second=manifest["timings"]["passages_per_second"],
             skipped_files=manifest["corpus"]["skipped"],
         )
+    summary["dropped_lines"] = manifest.get("corpus", {}).get("dropped_lines", {})  # {file: lines dropped as boilerplate}
     summary["changes"] = result.changes.to_json()
     return summary
 
 
-def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
-    """The human summary of `qa index`: one line of counts, one of changes, then skipped files."""
+def print_summary(summary: dict, verbose: bool = False) -> None:  # type: ignore[type-arg]
+    """The human summary of `qa index`: one line of counts, one of changes, then skipped files
+    (and, with `verbose`, the lines each file lost as web-page boilerplate)."""
     from rich.text import Text
 
     from ..safe_text import shown_path
@@ -263,6 +267,9 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     target = shown_path(summary["index_dir"])
     if summary["status"] == "up to date":
         out.print(Text(f"Index {target} is up to date: {_n(summary['documents'], 'document')}, {_n(summary['passages'], 'passage')} (use --force to rebuild)."), soft_wrap=True)
+        if verbose:
+            for line in dropped_lines(summary.get("dropped_lines", {})):
+                out.print(Text(line), soft_wrap=True)
         return
     from ..incremental import Changes
 
@@ -284,6 +291,9 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     if ray and ray.get("sent"):
         resumed = f"; {ray['resumed']:,} vectors from an interrupted run reused" if ray.get("resumed") else ""
         out.print(Text(f"Embedded on Ray ({ray['where']}): {_n(ray['workers'], 'worker')}{resumed}."), soft_wrap=True)
+    if verbose:
+        for line in dropped_lines(summary.get("dropped_lines", {})):
+            out.print(Text(line), soft_wrap=True)
     for line in skip_lines(summary["skipped_files"]):
         out.print(Text(line, style="yellow"), soft_wrap=True)
     if summary["skipped_files"]:
@@ -323,6 +333,17 @@ def _recorded_corpus(index_dir: Path | None, spec) -> list[Path] | None:  # type
 
 
 GROUP_OVER = 5  # more files than this skipped for one reason are summed up in one line
+
+
+def dropped_lines(dropped: dict[str, int]) -> list[str]:
+    """`--verbose`: one line per file that lost lines to cleaning, then the total."""
+    from ..safe_text import printable
+
+    if not dropped:
+        return ["No line dropped as web-page boilerplate."]
+    lines = [f"  {printable(path)}: {_n(n, 'line')} dropped as web-page boilerplate" for path, n in sorted(dropped.items())]
+    lines.append(f"{_n(sum(dropped.values()), 'line')} dropped as web-page boilerplate in {_n(len(dropped), 'file')}.")
+    return lines
 
 
 def skip_lines(skipped: list[dict[str, str]]) -> list[str]:

@@ -84,3 +84,44 @@ def test_click_on_a_source_opens_it_and_click_on_an_answer_selects_it(seeds_engi
     assert after_second == second.answer.sources[0]
     assert after_click == first.answer.sources[0]
     assert opened == first.answer.sources[0]
+
+
+def _type(pilot, text: str):
+    """Type `text` key by key, as a person would (not by setting the box's value)."""
+    return pilot.press(*("space" if ch == " " else "question_mark" if ch == "?" else ch for ch in text))
+
+
+@pytest.mark.slow
+def test_escape_from_a_source_and_its_article_returns_to_the_question_box(seeds_engine):
+    """F2, Enter on a source (its article opens), Escape: the question box has the focus again,
+    so a question typed next is asked (it was lost: the focus stayed on the sources list, which
+    ignores typing and Escape, and only Tab brought the cursor back)."""
+    from chat_helpers import RecordedEngine
+
+    from tui.widgets.prompt import Prompt
+
+    async def script(pilot):
+        app = pilot.app
+        await ask(pilot, "How many people died in the protests?")
+        await pilot.press("f2")
+        await pilot.pause()
+        on_list = app.focused.id
+        await pilot.press("escape")  # from the sources list itself
+        await pilot.pause()
+        after_list_escape = isinstance(app.focused, Prompt)
+        await pilot.press("f2", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContextScreen))
+        await pilot.press("escape")  # from the article
+        await wait_for(pilot, lambda: not isinstance(app.screen, ContextScreen))
+        after_article_escape = isinstance(app.focused, Prompt)
+        await _type(pilot, "Who is the president of Peru?")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.turns) == 2 and app.turns[-1].answer is not None, timeout=10)
+        return on_list, after_list_escape, after_article_escape, [b.question for b in app.turns], screen_text(app)
+
+    on_list, after_list, after_article, asked, text = run_app(QaApp(engine=RecordedEngine(seeds_engine)), script, size=(100, 40))
+    assert on_list == "sources-list"
+    assert after_list, "Escape on the sources list goes back to the question box"
+    assert after_article, "Escape from an article goes back to the question box"
+    assert asked == ["How many people died in the protests?", "Who is the president of Peru?"]
+    assert "Dina Boluarte" in text

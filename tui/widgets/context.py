@@ -52,8 +52,8 @@ class ContextScreen(Screen[None]):
     """A full-screen reader for one source's article; Escape goes back to the chat."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("q", "app.pop_screen", "Back", show=False),
+        Binding("escape", "app.back_to_question", "Back"),
+        Binding("q", "app.back_to_question", "Back", show=False),
     ]
 
     def __init__(self, source: Source, passages: Iterable[Passage]) -> None:

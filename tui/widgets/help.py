@@ -19,7 +19,7 @@ KEYS = [
     ("F3", "copy the selected answer with its citation"),
     ("F4 / F5", "export the conversation to Markdown / JSONL in the current folder"),
     ("Ctrl+L", "clear the conversation"),
-    ("Escape", "close a screen (help, article)"),
+    ("Escape", "close the help; from the sources or an article: back to the question"),
     ("Ctrl+Q", "quit"),
 ]
 
