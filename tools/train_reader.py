@@ -291,6 +291,33 @@ def group_loss(torch, start, end, rows: list[int], windows: list[Window], target
     return -(torch.logsumexp(s[ps], 0) + torch.logsumexp(e[pe], 0))
 
 
+def make_optimizer(torch, model, lr: float):  # type: ignore[no-untyped-def]
+    """AdamW, weight decay 0.01 except on biases and LayerNorm."""
+    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
+    other = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}], lr=lr)
+
+
+def train_step(torch, model, opt, groups: list[dict], batch: list[int]) -> float:  # type: ignore[no-untyped-def]
+    """One optimizer step on a batch of groups (the mean group loss, halved: start and end);
+    returns the loss."""
+    wins = [w for i in batch for w in groups[i]["windows"]]
+    out = model(**{k: torch.from_numpy(v) for k, v in pad_batch(wins).items()})
+    loss = 0.0
+    r = 0
+    for i in batch:
+        g = groups[i]
+        n = len(g["windows"])
+        loss = loss + group_loss(torch, out.start_logits, out.end_logits, list(range(r, r + n)), g["windows"], g["targets"])
+        r += n
+    loss = loss / len(batch) / 2
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad()
+    return loss.item()
+
+
 def train(args: argparse.Namespace) -> list[Path]:
     """Fine-tune; returns the checkpoints saved, in step order (the last is `final`)."""
     import torch
@@ -326,9 +353,7 @@ def train(args: argparse.Namespace) -> list[Path]:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
         log(f"continuing from {args.init_from} ({len(state)} tensors, dequantised)")
     model.train()
-    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
-    other = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}], lr=args.lr)
+    opt = make_optimizer(torch, model, args.lr)
 
     # batches of groups of similar size (less padding), in a seeded random order
     order = list(range(len(groups)))
@@ -351,23 +376,9 @@ def train(args: argparse.Namespace) -> list[Path]:
     running = 0.0
     saved: list[Path] = []
     for step, batch in enumerate(batches[:total], start=1):
-        wins = [w for i in batch for w in groups[i]["windows"]]
-        feeds = {k: torch.from_numpy(v) for k, v in pad_batch(wins).items()}
-        out = model(**feeds)
-        loss = 0.0
-        r = 0
-        for i in batch:
-            g = groups[i]
-            n = len(g["windows"])
-            loss = loss + group_loss(torch, out.start_logits, out.end_logits, list(range(r, r + n)), g["windows"], g["targets"])
-            r += n
-        loss = loss / len(batch) / 2
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        loss = train_step(torch, model, opt, groups, batch)
         sched.step()
-        opt.zero_grad()
-        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        running = 0.98 * running + 0.02 * loss if step > 1 else loss
         if step % 20 == 0 or step == total:
             el = time.perf_counter() - started
             log(f"step {step}/{total} loss {running:.3f} lr {sched.get_last_lr()[0]:.2e} {el / step:.2f} s/step eta {el / step * (total - step) / 60:.1f} min")
@@ -555,9 +566,7 @@ def full_pass(args: argparse.Namespace) -> Path:
     pool = name_pool(paragraphs) if args.swap_rate else None
 
     model = AutoModelForQuestionAnswering.from_pretrained(bundled_model_dir())
-    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
-    other = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}], lr=args.lr)
+    opt = make_optimizer(torch, model, args.lr)
     state_dir = run / "state"
     pos = {"plan_index": 0, "batch": 0, "step": 0, "questions_done": 0, "loss": None}
     if (state_dir / "position.json").is_file():
@@ -620,25 +629,11 @@ def full_pass(args: argparse.Namespace) -> Path:
             progress = (q_before + len(idx) * (bi + 1) / len(batches)) / total_q
             for g in opt.param_groups:
                 g["lr"] = args.lr * lr_factor(progress)
-            wins = [w for i in batch for w in groups[i]["windows"]]
-            feeds = {k: torch.from_numpy(v) for k, v in pad_batch(wins).items()}
-            out = model(**feeds)
-            loss = 0.0
-            r = 0
-            for i in batch:
-                g = groups[i]
-                n = len(g["windows"])
-                loss = loss + group_loss(torch, out.start_logits, out.end_logits, list(range(r, r + n)), g["windows"], g["targets"])
-                r += n
-            loss = loss / len(batch) / 2
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad()
+            loss = train_step(torch, model, opt, groups, batch)
             steps_now += 1
             tok_groups += len(batch)
             pos.update(plan_index=pi, batch=bi + 1, step=pos["step"] + 1, questions_done=int(progress * total_q))
-            pos["loss"] = loss.item() if pos["loss"] is None else 0.98 * pos["loss"] + 0.02 * loss.item()
+            pos["loss"] = loss if pos["loss"] is None else 0.98 * pos["loss"] + 0.02 * loss
             if pos["step"] % 20 == 0:
                 el = time.perf_counter() - started
                 rate = tok_groups / el
