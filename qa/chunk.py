@@ -7,7 +7,8 @@ across a boundary is still found whole in one passage. Only a sentence longer th
 
 A heading (a fragment with no sentence: "1.", "Safety and people") starts the passage of the
 text it heads, and a fragment is never a passage of its own: it has nothing to answer from,
-and showed as a source. Such words may take a passage a few words past `max_words`.
+and showed as a source. Such words may take a passage a few words past `max_words`. (A
+document of fragments alone, a note of a few words, stays one passage: nothing else holds it.)
 """
 
 from __future__ import annotations
