@@ -605,6 +605,52 @@ def markdown_table_cells(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(out)
 
 
+_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+
+
+def markdown_headings(raw_lines: Sequence[str]) -> list[tuple[int, str]]:
+    """(1-based line, heading text) of a Markdown file's headings, in order.
+
+    `#` to `######` headings, and a one-line paragraph underlined with `===` or `---`; lines
+    inside fenced code (a `# comment` in a shell block) are not headings. They become the
+    document's sections (Document.headings), as a DOCX's or web page's headings do.
+    """
+    out: list[tuple[int, str]] = []
+    in_fence = False
+    for i, line in enumerate(raw_lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        atx = _ATX_HEADING.match(line)
+        if atx and normalize_line(atx.group(1)):
+            out.append((i + 1, normalize_line(atx.group(1))))
+        elif _is_setext(raw_lines, i):
+            out.append((i + 1, normalize_line(line)))
+    return out
+
+
+def _is_setext(raw_lines: Sequence[str], i: int) -> bool:
+    """Is line i a one-line paragraph underlined by the next line (`===` / `---`)?"""
+    text = normalize_line(raw_lines[i])
+    if not text or i + 1 >= len(raw_lines) or not _SETEXT_UNDERLINE.match(raw_lines[i + 1]):
+        return False
+    if _MD_BLOCK.match(text) or _SETEXT_UNDERLINE.match(raw_lines[i]):
+        return False
+    return i == 0 or not normalize_line(raw_lines[i - 1])
+
+
+def heading_offsets(doc: Document, headings: Sequence[tuple[int, str]]) -> tuple[tuple[int, str], ...]:
+    """Headings given by source line, as (offset in doc.text, heading) for Document.headings;
+    a heading whose line is not in the text (taken as the title) is left out."""
+    first_offset: dict[int, int] = {}
+    for span in doc.spans:
+        first_offset.setdefault(span.line, span.start)
+    return tuple((first_offset[line], h) for line, h in headings if line in first_offset)
+
+
 @dataclass
 class Cleaned:
     """One file's articles, and the lines of the file cleaning dropped (1-based, ascending)."""
@@ -624,6 +670,7 @@ def clean_file(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
     markdown = path.lower().endswith((".md", ".markdown"))
     raw = split_lines(text)
     meta, skip = front_matter(raw)
+    heads = markdown_headings([""] * skip + raw[skip:]) if markdown else []
     # lines are blanked, not removed, so every kept line keeps its number in the file
     raw = [""] * skip + [("" if markdown and _FENCE.match(line) else line) for line in raw[skip:]]
     web = looks_like_web_page([normalize_line(line) for line in raw])
@@ -659,8 +706,8 @@ def clean_file(text: str, path: str, repeated: frozenset[str] = frozenset()) -> 
             article.date = date_in(meta.get("date", "")) or meta.get("date") or article.date or None
             article.byline = article.byline or meta.get("author") or meta.get("authors") or None
         doc = build_document(article, path, len(docs) + 1, stem)
-        if doc is not None and markdown:  # a pipe table's rows are read with their header (qa.tables)
-            doc = replace(doc, cells=markdown_table_cells(doc.text))
+        if doc is not None and markdown:  # a pipe table's rows are read with their header (qa.tables); headings are sections
+            doc = replace(doc, cells=markdown_table_cells(doc.text), headings=heading_offsets(doc, heads))
         if doc is not None:
             docs.append(doc)
     return Cleaned(docs, tuple(sorted(dropped)))

@@ -36,7 +36,7 @@ CHANGED_NOTE = " (file changed or gone since it was indexed: the lines it had th
 
 
 def location(source: Source) -> Text:
-    """`file:lines` (with the page of a PDF), and the heading of an HTML/DOCX section; a file
+    """`file:lines` (with the page of a PDF), and the heading of an HTML/DOCX/Markdown section; a file
     edited or deleted since indexing is said to be, since its lines may have moved."""
     text = Text(source.location, style="green")
     if source.section:

@@ -40,7 +40,7 @@ class Document:
     # PDF: the (1-based) line of the extracted text each page starts at, in page order; span
     # lines count through the whole file and page_line turns them into "page 3, line 12"
     page_starts: tuple[int, ...] = ()
-    # HTML/DOCX: (offset in text, heading text) for each heading, in order
+    # HTML/DOCX/Markdown: (offset in text, heading text) for each heading, in order
     headings: tuple[tuple[int, str], ...] = ()
     # table cells under a header row: (start, end offset in text, its column's name; "" for a
     # cell of the header row itself), in order; qa.tables reads rows with them
@@ -131,7 +131,7 @@ class Passage:
     # PDF: the pages line_start and line_end are on (lines count from 1 on each page); None otherwise
     page: int | None = None
     page_end: int | None = None
-    section: str | None = None  # HTML/DOCX: the heading above the passage
+    section: str | None = None  # HTML/DOCX/Markdown: the heading above the passage
     headings: tuple[tuple[int, str], ...] = ()  # (offset in text, heading) for headings inside it
     cells: tuple[tuple[int, int, str], ...] = ()  # table cells inside it, as Document.cells (offsets in text)
 

@@ -368,14 +368,16 @@ class QaApp(App[None]):
         if not answers:
             self.notify("Nothing to export yet.")
             return
-        base = Path.cwd() / f"qa-chat-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = f"qa-chat-{time.strftime('%Y%m%d-%H%M%S')}"
         text = transcript_markdown(answers) if fmt == "md" else transcript_jsonl(answers)
         try:
+            base = Path.cwd() / name  # raises when the folder the chat started in was deleted since
             path = write_new_file(base, f".{fmt}", text)
         except OSError as exc:
-            self.notify(escape_controls(f"Could not write {base}.{fmt}: {exc}"), severity="error", markup=False)
+            self.notify(escape_controls(f"Could not write the export {name}.{fmt}: {exc}"), severity="error", markup=False)
             return
-        self.notify(f"Exported {plural(len(answers), 'answer')} to {shown_path(path)}", markup=False)
+        # the full path: the file lands in whatever folder the chat was started from, so say which
+        self.notify(f"Exported {plural(len(answers), 'answer')} to {shown_path(path.absolute())}", markup=False, timeout=10)
 
     async def action_clear(self) -> None:
         self.turns.clear()

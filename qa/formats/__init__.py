@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import PurePath
 
-from ..clean import Article, Line, Para, build_document, dateline_of, normalize_line, paragraphs
+from ..clean import Article, Line, Para, build_document, dateline_of, heading_offsets, normalize_line, paragraphs
 from ..records import Document
 from .base import Extracted, Unreadable, looks_like
 
@@ -129,10 +129,7 @@ def to_documents(ex: Extracted, path: str) -> list[Document]:
         return []
     from dataclasses import replace
 
-    first_offset = {}
-    for span in doc.spans:
-        first_offset.setdefault(span.line, span.start)
-    headings = tuple((first_offset[line], h) for line, h in _heading_lines(ex) if line in first_offset)
+    headings = heading_offsets(doc, _heading_lines(ex))
     return [replace(doc, page_starts=ex.page_starts, headings=headings, cells=_cells(ex, doc))]
 
 

@@ -111,11 +111,12 @@ async def ask(pilot: Any, question: str) -> AnswerBubble:
     return bubble
 
 
-def run_app(app: QaApp, script: Callable[[Any], Awaitable[Any]], size: tuple[int, int] = SIZE) -> Any:
-    """Run `app` headless at `size`, drive it with `script(pilot)`, return what it returns."""
+def run_app(app: QaApp, script: Callable[[Any], Awaitable[Any]], size: tuple[int, int] = SIZE, notifications: bool = False) -> Any:
+    """Run `app` headless at `size`, drive it with `script(pilot)`, return what it returns
+    (`notifications`: show toasts on screen, which Textual's test mode leaves off by default)."""
 
     async def main() -> Any:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:
             await pilot.pause()
             return await script(pilot)
 

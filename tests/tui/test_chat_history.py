@@ -112,6 +112,46 @@ def test_copy_and_export_with_answers(seeds_engine, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def test_export_notice_names_the_full_path_written(seeds_engine, tmp_path, monkeypatch):
+    """F4 writes into the current folder; the notice says where, as a full path (issue 35)."""
+    from chat_helpers import RecordedEngine, ask, screen_text
+
+    monkeypatch.chdir(tmp_path)
+
+    async def script(pilot):
+        app = pilot.app
+        said: list[str] = []
+        notify = app.notify
+        app.notify = lambda message, **kw: (said.append(message), notify(message, **kw))[1]
+        await ask(pilot, "How many people died in the protests?")
+        await pilot.press("f4")
+        await pilot.pause(0.5)  # the toast slides in
+        return said, screen_text(app)
+
+    said, text = run_app(QaApp(engine=RecordedEngine(seeds_engine)), script, size=(160, 40), notifications=True)
+    (written,) = list(tmp_path.glob("qa-chat-*.md"))
+    notice = next(m for m in said if m.startswith("Exported"))
+    assert str(written.absolute()) in notice and written.is_file()
+    assert written.name in "".join(text.split())  # on screen, however the toast wraps it
+
+
+def test_export_with_the_current_folder_gone_is_a_notice_not_a_crash(tmp_path, monkeypatch):
+    """A chat started in a folder deleted since: F4 says it cannot write, and the app goes on."""
+    from types import SimpleNamespace
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    said: list[tuple[str, str]] = []
+    app = SimpleNamespace(turns=[SimpleNamespace(answer=object())], notify=lambda msg, **kw: said.append((msg, kw.get("severity", ""))))
+    monkeypatch.setattr("tui.app.transcript_markdown", lambda answers: "text\n")
+    QaApp.action_export(app, "md")  # type: ignore[arg-type]
+    assert len(said) == 1 and said[0][1] == "error" and "Could not write" in said[0][0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
 def test_clear_while_an_answer_is_computed(seeds_engine):
     release = threading.Event()
 

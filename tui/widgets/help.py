@@ -17,7 +17,7 @@ KEYS = [
     ("F1 or ?", "this help"),
     ("F2", "focus the sources list"),
     ("F3", "copy the selected answer with its citation"),
-    ("F4 / F5", "export the conversation to Markdown / JSONL in the current folder"),
+    ("F4 / F5", "export the conversation to Markdown / JSONL in the current folder (the notice shows its path)"),
     ("Ctrl+L", "clear the conversation"),
     ("Escape", "close the help; from the sources or an article: back to the question"),
     ("Ctrl+Q", "quit"),
