@@ -159,12 +159,17 @@ def test_refused_build_leaves_no_lock_file(good: Path, tmp_path: Path, capsys: p
 
 def test_failed_build_drops_its_lock_file_and_builders_still_exclude(tmp_path: Path) -> None:
     """A failed build unlinks the lock file it created, while a second builder waits on that file;
-    the second must then lock the file now at the path, so a third still waits for it."""
+    the second must then lock the file now at the path, so a third still waits for it.
+
+    The third starts only once the second is inside: started earlier, it may find no lock file
+    (the first removed it, the second has not re-created it yet), make one and go in first —
+    correct exclusion, but not the case under test (which then timed out one run in five).
+    """
     target = tmp_path / "idx"
     lock_path = tmp_path / ".idx.lock"
     inside: list[str] = []
     most = [0]
-    a_in, b_waits, c_waits = threading.Event(), threading.Event(), threading.Event()
+    a_in, b_waits, b_in, c_waits = threading.Event(), threading.Event(), threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
     def build(name: str, waiting: threading.Event | None, body: Callable[[], None]) -> None:
@@ -186,19 +191,23 @@ def test_failed_build_drops_its_lock_file_and_builders_still_exclude(tmp_path: P
         assert b_waits.wait(30)
         raise RuntimeError("refused")
 
+    def hold() -> None:
+        b_in.set()
+        c_waits.wait(30)  # C is blocked on B's lock file (or, were exclusion broken, already went in)
+
     a = threading.Thread(target=build, args=("A", None, refuse))
     a.start()
     assert a_in.wait(30)
-    b = threading.Thread(target=build, args=("B", b_waits, lambda: c_waits.wait(10)))
+    b = threading.Thread(target=build, args=("B", b_waits, hold))
     b.start()
     a.join(30)
+    assert b_in.wait(30) or errors, "B never got the lock A dropped"
     c = threading.Thread(target=build, args=("C", c_waits, lambda: None))
     c.start()
     for t in (b, c):
         t.join(30)
-    assert not errors and most[0] == 1 and c_waits.is_set(), "C went in while B held the lock"
-    assert lock_path.exists()  # B and C succeeded: theirs stays, as after any build
-
+    assert not errors, errors
+    assert most[0] == 1 and c_waits.is_set(), "C went in while B held the lock"
     fresh = tmp_path / "other"
     with pytest.raises(RuntimeError), build_lock(fresh):
         raise RuntimeError("refused")
