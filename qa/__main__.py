@@ -1,5 +1,5 @@
 """`python -m qa` is the `qa` command."""
 
-from .cli import entry
+from qa.cli import entry
 
 entry()

@@ -79,7 +79,7 @@ def main() -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit code 2."""
-    from .errors import QAError
+    from qa.errors import QAError
 
     prog = "qa"
     _tolerate_undecodable_names()
@@ -119,7 +119,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _error(message: str) -> None:
-    from .safe_text import escape_controls
+    from qa.safe_text import escape_controls
 
     # exactly one line, whatever the message held; a path in it may hold control characters
     text = " ".join(escape_controls(message, keep="\n\t\r").split())

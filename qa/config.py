@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from qa.errors import UsageError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 
@@ -100,7 +102,7 @@ _follow_links: bool | None = None  # --follow-links / --no-follow-links of the r
 
 def select_follow_links(value: bool | None) -> bool | None:
     """Make --follow-links (True/False, None: not given) the choice of this process; returns the
-    previous one. Chosen once before a command runs, as the store is (qa.stores.select), so every
+    previous one. Chosen once before a command runs, as the store is (qa.index.vectors.select), so every
     way a command opens or builds an index (the chat does it in a worker thread) sees it."""
     global _follow_links
     previous, _follow_links = _follow_links, value
@@ -150,3 +152,16 @@ def default_index_dir(paths: list[Path]) -> Path:
     digest = hashlib.sha256("\n".join(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:10]  # names are bytes
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(resolved[0]).name)
     return index_root() / f"{name or 'corpus'}-{digest}"
+
+
+def resolve_paths(paths: Sequence[str | Path] | None) -> list[Path]:
+    """The corpus paths to use (the bundled seeds when none are given); each must exist."""
+    if not paths:
+        return [DEFAULT_CORPUS]
+    out = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if not path.exists():
+            raise UsageError(f"no such file or folder: {p}")
+        out.append(path)
+    return out

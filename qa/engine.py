@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import DEFAULT_CORPUS, IndexSettings, default_index_dir, default_settings, is_default_corpus
-from .errors import IndexProblem, QAError, UsageError
-from .records import Hit
-from .store import (
+from qa.config import (
+    DEFAULT_CORPUS,
+    IndexSettings,
+    default_index_dir,
+    default_settings,
+    is_default_corpus,
+    resolve_paths,
+)
+from qa.errors import IndexProblem, QAError
+from qa.index.folder import (
     BuildProgress,
     Index,
     build_index,
@@ -24,34 +30,23 @@ from .store import (
     load_index,
     read_manifest,
     rebuild_hint,
+    recorded_paths,
     staleness,
 )
+from qa.records import Hit
 
 if TYPE_CHECKING:
-    from .answer import Answer
-    from .stores import StoreSpec
-    from .stores.base import Store
+    from qa.answers.answer import Answer
+    from qa.index.vectors import StoreSpec
+    from qa.index.vectors.base import Store
 
 Notify = Callable[[str], None]
 
 
-def resolve_paths(paths: Sequence[str | Path] | None) -> list[Path]:
-    """The corpus paths to use (the bundled seeds when none are given); each must exist."""
-    if not paths:
-        return [DEFAULT_CORPUS]
-    out = []
-    for p in paths:
-        path = Path(p).expanduser()
-        if not path.exists():
-            raise UsageError(f"no such file or folder: {p}")
-        out.append(path)
-    return out
-
-
 @dataclass
 class Engine:
-    index: Index | Store  # a folder index, or another store (qa.stores.base.Store: same attributes)
-    searcher: Any  # qa.retrieve.Searcher
+    index: Index | Store  # a folder index, or another store (qa.index.vectors.base.Store: same attributes)
+    searcher: Any  # qa.answers.retrieve.Searcher
 
     @classmethod
     def open(
@@ -65,12 +60,12 @@ class Engine:
         fusion: str = "rrf",
         store: StoreSpec | None = None,
     ) -> Engine:
-        """`store` None: the store this process selected (qa.stores.selected: --store, QA_STORE; faiss by default)."""
-        from .stores import selected
+        """`store` None: the store this process selected (qa.index.vectors.selected: --store, QA_STORE; faiss by default)."""
+        from qa.index.vectors import selected
 
         spec = store or selected()
         if spec.kind == "qdrant":
-            from .stores.qdrant_index import open_store
+            from qa.index.vectors.qdrant_index import open_store
 
             qstore = open_store(paths, spec, index_dir, settings or default_settings(), build_missing, progress, notify)
             return cls.for_index(qstore, fusion=fusion)
@@ -80,7 +75,7 @@ class Engine:
     @classmethod
     def for_index(cls, index: Index | Store, fusion: str = "rrf") -> Engine:
         """An engine over an index already loaded or just built (a watcher's re-index swaps one in)."""
-        from .retrieve import Searcher
+        from qa.answers.retrieve import Searcher
 
         return cls(index=index, searcher=Searcher(index, fusion=fusion))
 
@@ -93,16 +88,16 @@ class Engine:
     @functools.cached_property
     def locator(self) -> Any:
         """Maps passage offsets to source-file lines (files read once, cached with the engine)."""
-        from .spans import LineLocator
+        from qa.answers.spans import LineLocator
 
-        from .incremental import recorded_hashes
+        from qa.index.incremental import recorded_hashes
 
         return LineLocator((self.index.manifest.get("corpus") or {}).get("root"), hashes=recorded_hashes(self.index.manifest))
 
     def warm_up(self) -> None:
         """Load the query encoder and the reader now rather than on the first question."""
         self.searcher.embed_queries(["warm up"])
-        from .answer import reader
+        from qa.answers.answer import reader
 
         reader()
 
@@ -110,7 +105,7 @@ class Engine:
         return self.ask_many([question], **options)[0]
 
     def ask_many(self, questions: Sequence[str], k: int = 5, retriever: str = "hybrid", **options: Any) -> list[Answer]:
-        from .answer import answer_questions
+        from qa.answers.answer import answer_questions
 
         return answer_questions(self, list(questions), k=k, retriever=retriever, **options)
 
@@ -187,18 +182,12 @@ def open_index(
 
 def _readable_files(paths: Sequence[Path]) -> bool:
     """Does the corpus hold any file qa would read? (Asked only when it has no index yet.)"""
-    from .ingest import discover
+    from qa.documents.ingest import discover
 
     try:
         return bool(discover(list(paths))[1])
     except QAError:
         return True  # a path that is not there: building says so in its own words
-
-
-def recorded_paths(manifest: dict[str, Any]) -> list[Path]:
-    """The corpus paths an index records having been built from."""
-    recorded = manifest["corpus"].get("paths", [])
-    return [Path(p) for p in recorded if isinstance(p, str)] if isinstance(recorded, list) else []
 
 
 def _open_without_corpus(index_dir: Path, missing: list[Path], notify: Notify | None) -> Index:

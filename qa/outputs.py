@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .errors import UsageError
+from qa.errors import UsageError
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -31,7 +31,7 @@ def same_file(a: Path, b: Path) -> bool:
 
 def index_holding(path: Path) -> Path | None:
     """The qa index folder that `path` would be written into, if any."""
-    from .store import foreign_entries
+    from qa.index.folder import foreign_entries
 
     for parent in Path(os.path.abspath(path)).parents:
         if (parent / "manifest.json").is_file() and not foreign_entries(parent):

@@ -1,7 +1,7 @@
 """How an answer is shown, in one place for the CLI and the chat: the span marked in its
 sentence, the citation, the confidence word, a conflict line, the Markdown transcript.
 
-Rendering is kept apart from answering (as Rich keeps it apart from logic): qa.answer makes
+Rendering is kept apart from answering (as Rich keeps it apart from logic): qa.answers.answer makes
 records, this module turns them into `rich.text.Text` or plain text, and both `qa ask` and the
 Textual app call it, so an answer reads the same wherever it is shown. Every string from a
 document or the user goes through `printable` (control characters and escapes made visible,
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from .records import Answer, Candidate, Source
-from .safe_text import json_text, printable
+from qa.records import Answer, Candidate, Source
+from qa.safe_text import json_text, printable
 
 SPAN_STYLE = "bold black on yellow"
 
@@ -64,7 +64,7 @@ def confidence_label(confidence: float) -> tuple[str, str] | None:
     words mean what was measured on the validation articles (docs/evaluation.md, "What the
     confidence words mean"): "high" is right at least 80 % of the time, "medium" at least two
     times in three, "low" less. None when the reader's calibration holds no such measurement."""
-    from .reader import label_cutoffs
+    from qa.answers.reader import label_cutoffs
 
     cuts = label_cutoffs()
     if cuts is None:

@@ -43,7 +43,7 @@ class Document:
     # HTML/DOCX/Markdown: (offset in text, heading text) for each heading, in order
     headings: tuple[tuple[int, str], ...] = ()
     # table cells under a header row: (start, end offset in text, its column's name; "" for a
-    # cell of the header row itself), in order; qa.tables reads rows with them
+    # cell of the header row itself), in order; qa.answers.tables reads rows with them
     cells: tuple[tuple[int, int, str], ...] = ()
 
     def page_line(self, line: int) -> tuple[int | None, int]:
@@ -79,7 +79,7 @@ def page_line(page_starts: tuple[int, ...] | list[int], line: int) -> tuple[int 
 
 def place(path: str, lines: tuple[int, int], pages: tuple[int, int] | tuple[None, None] | None = None) -> str:
     """`file:12-14`, or `file p. 3:12-14` (`file p. 3:40-p. 4:2` across a page break) for a PDF."""
-    from .safe_text import shown_path
+    from qa.safe_text import shown_path
 
     path = shown_path(path)  # names are stored escaped; an index from before that may hold raw ones
     a, b = lines
@@ -106,7 +106,7 @@ class Corpus:
     skipped: tuple[Skipped, ...] = ()
     warnings: tuple[str, ...] = ()
     root: str = ""  # absolute path the relative paths are relative to
-    fingerprint: str = ""  # hash of the bytes read to make this corpus (qa.ingest.Fingerprint)
+    fingerprint: str = ""  # hash of the bytes read to make this corpus (qa.documents.ingest.Fingerprint)
     # {relative name: sha256 of its bytes} for every file read: what an incremental re-index compares
     file_hashes: dict[str, str] = field(default_factory=dict)
     # {relative name: how many of its lines cleaning dropped as boilerplate}, files that lost any

@@ -25,7 +25,7 @@ def escape_controls(text: str, keep: str = "") -> str:
     except those in `keep` (a message's own line breaks).
 
     A lone surrogate is how Python hands over a byte of a file name that is not UTF-8
-    (surrogateescape): it is written as that byte, `\\xe9`, as `qa.ingest.real_name` reads back.
+    (surrogateescape): it is written as that byte, `\\xe9`, as `qa.documents.ingest.real_name` reads back.
     Unlike `printable`, the escape is several characters: for names and messages, where no
     offset points into the text, and where the user must be able to tell what the name holds.
     """

@@ -1,5 +1,5 @@
 """Shared fixtures. The real bundled model and real FAISS are used throughout; the model is
-loaded once per test session (qa.encoders caches encoders per process)."""
+loaded once per test session (qa.index.encoders caches encoders per process)."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def words_in_lines(text: str, raw: str, line_start: int, line_end: int) -> bool:
     Raw lines get the same normalisation ingest applies (no-break spaces, invisibles); words
     may be separated by dropped text (a removed caption) but never reordered or invented.
     """
-    from qa.clean import normalize_line, split_lines
+    from qa.documents.clean import normalize_line, split_lines
 
     lines = split_lines(raw)[line_start - 1 : line_end]
     haystack = " ".join(normalize_line(line) for line in lines).split()

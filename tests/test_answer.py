@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import answer_key, trim_span, value_of
-from qa.spans import align
+from qa.answers.answer import answer_key, trim_span, value_of
+from qa.answers.spans import align
 from qa.values import DATE, DURATION, NUMBER, canonical, compatible, find_values
 
 from conftest import SEEDS, words_in_lines, write_corpus
@@ -99,8 +99,8 @@ def test_half_a_pair_of_marks_is_not_part_of_the_answer(span: str, kept: str) ->
 def test_an_answer_never_crosses_a_paragraph_break() -> None:
     from types import SimpleNamespace
 
-    from qa.answer import distinct_answers
-    from qa.reader import Reading, Span
+    from qa.answers.answer import distinct_answers
+    from qa.answers.reader import Reading, Span
 
     text = "The cat is named Rex.\n\nThe owl is named Hoo."
     hits = [SimpleNamespace(passage=SimpleNamespace(text=text), rank=1)]
@@ -127,7 +127,7 @@ def _raw(path: str) -> str:
 
 def _stands_in_lines(text: str, raw: str, a: int, b: int) -> bool:
     """Is `text` a verbatim stretch of lines a..b (normalised as ingest does, joined by a space)?"""
-    from qa.clean import normalize_line, split_lines
+    from qa.documents.clean import normalize_line, split_lines
 
     joined = " ".join(n for n in (normalize_line(x) for x in split_lines(raw)[a - 1 : b]) if n)
     return " ".join(text.split()) in joined
@@ -383,7 +383,7 @@ def test_answer_module_imports_no_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, qa.answer, qa.commands.ask, qa.commands.batch; print('torch' in sys.modules)"
+    code = "import sys, qa.answers.answer, qa.commands.ask, qa.commands.batch; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "False"
 

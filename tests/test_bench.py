@@ -46,7 +46,7 @@ def test_bench_questions_are_distinct_and_gold_first(tmp_path: Path):
 
 
 def test_index_bytes_counts_the_hnsw_graph():
-    from qa import dense
+    from qa.index import dense
 
     vecs = bench.synthetic_vectors(500)
     flat, hnsw = dense.build(vecs, kind=dense.FLAT), dense.build(vecs, kind=dense.HNSW)

@@ -7,10 +7,10 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunk import chunk_document
 from qa.config import ChunkSettings
+from qa.documents.chunk import chunk_document
+from qa.documents.sentences import sentence_spans
 from qa.records import Document, LineSpan
-from qa.sentences import sentence_spans
 
 WORDS = st.sampled_from(
     "Peru protest police march Lima strike Congress the of and 54 January U.S. Dr. 1.5 “quoted” it’s".split()

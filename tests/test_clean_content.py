@@ -15,8 +15,8 @@ import pytest
 
 from conftest import write_corpus
 
-from qa.clean import clean_file, clean_text, normalize_line, repeated_lines, split_lines
-from qa.ingest import load_corpus
+from qa.documents.clean import clean_file, clean_text, normalize_line, repeated_lines, split_lines
+from qa.documents.ingest import load_corpus
 
 
 def _words(text: str) -> list[str]:

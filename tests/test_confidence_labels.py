@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.answers.reader import CALIBRATION_FILE, MODEL_FILE, label_cutoffs
 from qa.present import confidence_label, confidence_mark, transcript_markdown
-from qa.reader import CALIBRATION_FILE, MODEL_FILE, label_cutoffs
 from qa.records import Answer, Passage, Source
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.clean import clean_text
-from qa.formats import extract, to_documents
-from qa.ingest import load_corpus
+from qa.documents.clean import clean_text
+from qa.documents.formats import extract, to_documents
+from qa.documents.ingest import load_corpus
 
 
 def _date_of(path: Path) -> str | None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import dense
 from qa.eval.speed import synthetic_queries, synthetic_vectors
+from qa.index import dense
 
 
 def test_choose_kind_switches_at_the_threshold():
@@ -77,9 +77,9 @@ def test_hnsw_survives_save_and_load(tmp_path: Path):
 
 @pytest.mark.slow
 def test_index_manifest_records_the_kind_and_hnsw_indexes_serve_searches(small_corpus: Path, tmp_path: Path, monkeypatch):
+    from qa.answers.retrieve import Searcher
     from qa.config import IndexSettings
-    from qa.retrieve import Searcher
-    from qa.store import build_index, load_index
+    from qa.index.folder import build_index, load_index
 
     settings = IndexSettings(backend="onnx-int8")
     flat = build_index([small_corpus], tmp_path / "flat", settings)

@@ -24,14 +24,14 @@ from format_docs import (
     make_pdf,
 )
 
-from qa.chunk import chunk_documents
-from qa.clean import normalize_line
+from qa.answers.spans import LineLocator
 from qa.config import default_settings
-from qa.formats import extract, file_lines, to_documents
-from qa.formats.pdf import drop_running_lines
-from qa.ingest import load_corpus, source_lines
+from qa.documents.chunk import chunk_documents
+from qa.documents.clean import normalize_line
+from qa.documents.formats import extract, file_lines, to_documents
+from qa.documents.formats.pdf import drop_running_lines
+from qa.documents.ingest import load_corpus, source_lines
 from qa.records import Passage, Source, place
-from qa.spans import LineLocator
 
 
 def _extracted(path: Path):  # type: ignore[no-untyped-def]
@@ -168,7 +168,7 @@ def test_a_minified_page_points_at_its_one_line() -> None:
 
 
 def test_deeply_nested_markup_does_not_exhaust_the_stack() -> None:
-    from qa.formats.html import page_text
+    from qa.documents.formats.html import page_text
 
     def nested(depth: int) -> bytes:
         return ("<html><body>" + "<div>" * depth + "Deep words\n here" + "</div>" * depth + "</body></html>").encode()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunk import chunk_documents
 from qa.config import ChunkSettings
+from qa.documents.chunk import chunk_documents
+from qa.documents.ingest import load_corpus
 from qa.eval.gold import GoldItem, GoldSet, load_gold, normalize, satisfies
-from qa.ingest import load_corpus
 from qa.records import Corpus
 
 from conftest import ROOT, SEEDS

@@ -1,4 +1,4 @@
-"""Incremental re-indexing (qa.incremental via qa.store.build_index): the same index as a full
+"""Incremental re-indexing (qa.index.incremental via qa.index.folder.build_index): the same index as a full
 rebuild, with only new passage texts embedded, and the change counts the user is shown.
 
 Real bundled encoder and real FAISS on a few small files; encoder calls are counted through
@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from conftest import SMALL_DOCS, write_corpus
 
+from qa.answers.retrieve import Searcher
 from qa.config import ChunkSettings, IndexSettings
-from qa.encoders import load_encoder
-from qa.retrieve import Searcher
-from qa.store import PASSAGES, build_index, index_text, load_index
+from qa.index.encoders import load_encoder
+from qa.index.folder import PASSAGES, build_index, index_text, load_index
 
 SETTINGS = IndexSettings()
 QUERIES = (
@@ -177,7 +177,7 @@ def test_qa_index_reports_changes(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_file_change_counts() -> None:
-    from qa.incremental import file_changes, recorded_hashes
+    from qa.index.incremental import file_changes, recorded_hashes
 
     assert file_changes({"a": "1", "b": "2", "c": "3"}, {"a": "1", "b": "9", "d": "4"}) == (1, 1, 1, 1)
     assert file_changes(None, {"a": "1"}) == (1, 0, 0, 0)

@@ -13,7 +13,7 @@ import pytest
 
 from qa.config import IndexSettings
 from qa.errors import IndexProblem
-from qa.store import MANIFEST, PASSAGES, build_index, load_index, read_manifest, staleness
+from qa.index.folder import MANIFEST, PASSAGES, build_index, load_index, read_manifest, staleness
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,13 +91,13 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    import qa.store as store
+    import qa.index.folder as store
     from qa.config import IndexSettings
     where = sys.argv[3]
     if where == "swap":
         store._swap_in = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
     else:
-        import qa.encoders as encoders
+        import qa.index.encoders as encoders
         cls = type(encoders.load_encoder(IndexSettings().backend))  # whichever encoder builds use
         real = cls.encode
         def dying(self, texts, batch_size=32, progress=None):

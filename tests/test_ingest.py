@@ -13,11 +13,11 @@ from conftest import SEEDS, SMALL_DOCS, words_in_lines, write_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunk import chunk_documents
-from qa.clean import clean_text, is_appeal, is_social_row, normalize_line
 from qa.config import ChunkSettings
+from qa.documents.chunk import chunk_documents
+from qa.documents.clean import clean_text, is_appeal, is_social_row, normalize_line
+from qa.documents.ingest import OUTSIDE, corpus_fingerprint, decode, load_corpus
 from qa.errors import UsageError
-from qa.ingest import OUTSIDE, corpus_fingerprint, decode, load_corpus
 
 # Boilerplate lines of the seeds (the things a reader would never call article text).
 BOILERPLATE = [

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli_io
 
-from qa.clean import markdown_headings
-from qa.ingest import load_corpus
+from qa.documents.clean import markdown_headings
+from qa.documents.ingest import load_corpus
 
 NOTE = """# Field notes from Puno
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.encoders import longest_first
-from qa.encoders.onnx_backend import mean_pool
+from qa.index.encoders import longest_first
+from qa.index.encoders.onnx_backend import mean_pool
 
 
 def test_mean_pool_ignores_padding_and_normalises():
@@ -59,7 +59,7 @@ def test_default_backend_falls_back_to_torch_without_the_onnx_package(monkeypatc
 
 @pytest.fixture(scope="module")
 def onnx():
-    from qa.encoders import load_encoder
+    from qa.index.encoders import load_encoder
 
     return load_encoder("onnx-int8")
 
@@ -99,7 +99,7 @@ def test_progress_reports_reach_the_total(onnx):
 
 @pytest.mark.slow
 def test_onnx_embeddings_match_the_torch_model(onnx):
-    from qa.encoders import load_encoder
+    from qa.index.encoders import load_encoder
 
     torch_enc = load_encoder("torch")
     texts = [
@@ -120,7 +120,7 @@ def test_similar_texts_are_closer_than_unrelated(onnx):
 @pytest.mark.slow
 def test_query_path_on_an_onnx_index_never_imports_torch(small_corpus: Path, tmp_path: Path):
     from qa.config import IndexSettings
-    from qa.store import build_index
+    from qa.index.folder import build_index
 
     index_dir = tmp_path / "idx"
     index = build_index([small_corpus], index_dir, IndexSettings(backend="onnx-int8"))

@@ -31,9 +31,9 @@ pytest.importorskip("ray")
 from conftest import ROOT, SEEDS, run_cli
 
 from qa.config import default_settings
-from qa.distributed import PartialCache, RayEncoder, partial_dir_for
 from qa.errors import QAError
-from qa.store import PASSAGES, build_index, index_text, load_index
+from qa.index.distributed import PartialCache, RayEncoder, partial_dir_for
+from qa.index.folder import PASSAGES, build_index, index_text, load_index
 
 # Ray Data's own DataContext fields warn of their deprecation when it is copied to the workers
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
@@ -112,7 +112,7 @@ def closed_port() -> int:
 
 
 def test_cold_start_does_not_import_ray() -> None:
-    code = "import sys, qa.cli, qa.commands.index, qa.store, qa.incremental, qa.distributed; print('ray' in sys.modules)"
+    code = "import sys, qa.cli, qa.commands.index, qa.index.folder, qa.index.incremental, qa.index.distributed; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
     helped = subprocess.run([sys.executable, "-m", "qa", "index", "--help"], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -160,7 +160,7 @@ def test_a_cluster_gone_mid_build_is_one_line_and_keeps_the_finished_vectors(tmp
     partial = tmp_path / ".index.ray-partial"
     script = f"""
 import threading, time, numpy as np
-import qa.distributed as d
+import qa.index.distributed as d
 d.WATCH_SECONDS = 0.2
 enc = d.RayEncoder("m", "b", address="10.0.0.1:6379", partial={str(partial)!r}, exit_on_loss=True)
 cache = d.PartialCache(enc.partial, "m", "b")
@@ -214,7 +214,7 @@ def local_ray() -> Iterator[None]:
     import ray
     from ray import cloudpickle
 
-    from qa.distributed import _quiet_env
+    from qa.index.distributed import _quiet_env
 
     _quiet_env()
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
@@ -239,7 +239,7 @@ def seeds_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_ray_build_equals_single_process(local_ray: None, seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa.retrieve import Searcher
+    from qa.answers.retrieve import Searcher
 
     single = build_index([seeds_copy], tmp_path / "single", SETTINGS, incremental=False)
     monkeypatch.setenv("QA_RAY_BATCH", "8")  # 112 passages: 14 batches over the 2 workers
@@ -305,8 +305,8 @@ def test_a_failed_build_keeps_its_vectors_and_the_next_run_resumes(local_ray: No
 @pytest.mark.slow
 def test_ray_build_into_qdrant_holds_the_same_vectors(local_ray: None, small_corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("qdrant_client")
-    from qa.stores import StoreSpec
-    from qa.stores.qdrant_index import build, local_home, target_for
+    from qa.index.vectors import StoreSpec
+    from qa.index.vectors.qdrant_index import build, local_home, target_for
 
     plain = build([small_corpus], target_for(StoreSpec("qdrant"), [small_corpus], tmp_path / "plain"), SETTINGS, encoder=HashEncoder())
     target = target_for(StoreSpec("qdrant"), [small_corpus], tmp_path / "ray")

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.answers.reader import MAX_ANSWER_TOKENS, Reader, decode, load_tokenizer, windows_for
 from qa.errors import QAError
-from qa.reader import MAX_ANSWER_TOKENS, Reader, decode, load_tokenizer, windows_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +116,7 @@ def test_an_uncalibrated_candidate_loads_only_when_asked(tmp_path: Path) -> None
     calibration.json yet; the answer path must still refuse such a model."""
     import shutil
 
-    from qa.reader import MODEL_FILE
+    from qa.answers.reader import MODEL_FILE
 
     cand = tmp_path / MODEL_FILE.name
     shutil.copy(MODEL_FILE, cand)
@@ -138,8 +138,8 @@ def test_the_shipped_file_dequantises_into_the_model_it_computes(tok) -> None:  
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.encoders import bundled_model_dir
-    from qa.reader import MODEL_FILE, pad_batch
+    from qa.answers.reader import MODEL_FILE, pad_batch
+    from qa.index.encoders import bundled_model_dir
 
     sys.path.insert(0, str(ROOT / "tools"))
     from train_reader import dequantized_state
@@ -204,7 +204,7 @@ def test_calibration_for_other_features_is_refused_in_one_line(tmp_path: Path) -
     import json
     import shutil
 
-    from qa.reader import CALIBRATION_FILE, MODEL_FILE
+    from qa.answers.reader import CALIBRATION_FILE, MODEL_FILE
 
     shutil.copy(MODEL_FILE, tmp_path / MODEL_FILE.name)
     cal = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))

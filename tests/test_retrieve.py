@@ -9,8 +9,8 @@ import pytest
 
 from conftest import words_in_lines
 
+from qa.answers.retrieve import RRF_K, fuse
 from qa.errors import UsageError
-from qa.retrieve import RRF_K, fuse
 
 
 def test_rrf_fusion_by_hand() -> None:
@@ -126,7 +126,7 @@ def test_the_query_cache_never_loses_a_question_of_the_batch_it_is_filling(seeds
     ones evicts it (it was looked up afterwards and raised KeyError in a long evaluation)."""
     import numpy as np
 
-    from qa.retrieve import Searcher
+    from qa.answers.retrieve import Searcher
 
     class Counting:
         def __init__(self) -> None:

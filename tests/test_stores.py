@@ -21,14 +21,14 @@ pytest.importorskip("qdrant_client")
 
 from conftest import ROOT, SEEDS, run_cli, write_corpus
 
+from qa.answers.retrieve import Searcher, as_store
 from qa.config import RETRIEVERS, IndexSettings, default_settings
 from qa.engine import Engine
 from qa.errors import IndexProblem, QAError, UsageError
-from qa.retrieve import Searcher, as_store
-from qa.stores import STORES, StoreSpec
-from qa.stores.base import Store
-from qa.stores.qdrant_index import build, open_store, target_for
-from qa.stores.qdrant_store import QdrantStore, folder_replaceable
+from qa.index.vectors import STORES, StoreSpec
+from qa.index.vectors.base import Store
+from qa.index.vectors.qdrant_index import build, open_store, target_for
+from qa.index.vectors.qdrant_store import QdrantStore, folder_replaceable
 
 QUESTIONS = {
     "How high is the summit of the Misti?": ("volcano.md", "5,822 metres"),
@@ -64,7 +64,7 @@ class HashEncoder:
 @pytest.fixture
 def hashed(tmp_path: Path) -> tuple[Path, Path]:
     """The small corpus, a FAISS folder and a Qdrant folder built from the stand-in encoder."""
-    from qa.store import build_index
+    from qa.index.folder import build_index
 
     corpus = write_corpus(tmp_path / "corpus")
     build_index([corpus], tmp_path / "faiss", SETTINGS, encoder=HashEncoder())
@@ -74,7 +74,7 @@ def hashed(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_both_stores_meet_the_protocol(hashed: tuple[Path, Path]) -> None:
-    from qa.store import load_index
+    from qa.index.folder import load_index
 
     _, root = hashed
     faiss = as_store(load_index(root / "faiss"))
@@ -94,7 +94,7 @@ def test_both_stores_meet_the_protocol(hashed: tuple[Path, Path]) -> None:
 
 
 def test_qdrant_collection_carries_the_manifest(hashed: tuple[Path, Path]) -> None:
-    from qa.store import read_manifest
+    from qa.index.folder import read_manifest
 
     corpus, root = hashed
     folder = read_manifest(root / "faiss")
@@ -112,14 +112,14 @@ def test_qdrant_collection_carries_the_manifest(hashed: tuple[Path, Path]) -> No
 @pytest.mark.parametrize("retriever", RETRIEVERS)
 def test_qdrant_ranks_and_scores_as_faiss(hashed: tuple[Path, Path], retriever: str) -> None:
     """BM25 sparse vectors score as bm25s; dense as FAISS; Qdrant's RRF as the engine's fusion."""
-    from qa.store import load_index
+    from qa.index.folder import load_index
 
     corpus, root = hashed
     encoder = HashEncoder()
     faiss = Searcher(load_index(root / "faiss"), encoder=encoder)
     qstore = QdrantStore.open(target_for(StoreSpec("qdrant"), [corpus], root / "qdrant"))
     try:
-        assert not qstore.engine_fusion  # embedded: qa.retrieve fuses; Qdrant's fusion is the server path
+        assert not qstore.engine_fusion  # embedded: qa.answers.retrieve fuses; Qdrant's fusion is the server path
         qstore.engine_fusion = True  # which embedded Qdrant runs too: test it here
         qdrant = Searcher(qstore, encoder=encoder)
         for question in [*QUESTIONS, "Arequipa Arequipa Puno", "zzz unknown words"]:
@@ -216,7 +216,7 @@ def test_cold_start_does_not_import_qdrant() -> None:
     import subprocess
     import sys
 
-    code = "import sys, qa.cli, qa.engine, qa.retrieve, qa.stores; print('qdrant_client' in sys.modules)"
+    code = "import sys, qa.cli, qa.engine, qa.answers.retrieve, qa.index.vectors; print('qdrant_client' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 

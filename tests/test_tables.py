@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.clean import normalize_line
-from qa.formats import extract, to_documents
-from qa.tables import render, to_passage
+from qa.answers.tables import render, to_passage
+from qa.documents.clean import normalize_line
+from qa.documents.formats import extract, to_documents
 
 BENEFITS = [
     ("Benefit", "Provider"),
@@ -53,8 +53,8 @@ def test_a_table_row_is_read_as_sentences_and_maps_back_to_its_cells(tmp_path: P
     at = rendered.text.index("Provider of Private")
     assert to_passage(rendered, at, at + len("Provider of Private health care")) is None  # inserted words: never an answer
     # the cells go with the passages into the index and come back from it equal
-    from qa.chunk import chunk_document
     from qa.config import default_settings
+    from qa.documents.chunk import chunk_document
     from qa.records import Passage
 
     passages = chunk_document(doc, default_settings().chunk)
@@ -108,7 +108,7 @@ Questions about the benefits go to the human resources office on the second floo
 
 
 def test_a_markdown_pipe_table_is_read_with_its_header() -> None:
-    from qa.clean import clean_text
+    from qa.documents.clean import clean_text
 
     (doc,) = clean_text(BENEFITS_MD, "benefits.md")
     text = render(doc.text, doc.cells).text

@@ -95,7 +95,7 @@ def test_an_opposite_question_asks_what_its_paragraph_does_not_state() -> None:
 def test_the_average_of_a_model_with_itself_is_that_model(tmp_path: Path) -> None:
     """`average` reads int8 files and checkpoints alike and writes a checkpoint that loads
     strictly: the mean of the shipped file and its own checkpoint is the shipped weights."""
-    from qa.reader import MODEL_FILE
+    from qa.answers.reader import MODEL_FILE
 
     once = T.average(T.build_parser().parse_args(["average", str(MODEL_FILE), "--out", str(tmp_path / "one")]))
     twice = T.average(T.build_parser().parse_args(["average", str(MODEL_FILE), str(once), "--out", str(tmp_path / "two")]))

@@ -1,4 +1,4 @@
-"""Watching a corpus (qa.watch): file events → incremental re-index, in a thread and as
+"""Watching a corpus (qa.index.watch): file events → incremental re-index, in a thread and as
 `qa index --watch` in a real subprocess stopped with Ctrl+C.
 
 Short debounce, and every wait is bounded so a watcher that never reacts fails the test
@@ -21,8 +21,8 @@ import pytest
 from conftest import ROOT, write_corpus
 
 from qa.config import IndexSettings
-from qa.store import build_index, load_index
-from qa.watch import EventFilter, Update, Watcher, start_in_thread
+from qa.index.folder import build_index, load_index
+from qa.index.watch import EventFilter, Update, Watcher, start_in_thread
 
 TIMEOUT = 60.0  # a hang guard only, never an assertion on speed
 

@@ -26,12 +26,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.eval.speed import machine, percentiles, synthetic_queries, synthetic_vectors
-from qa.chunk import chunk_documents
+from qa.answers.retrieve import RRF_K, fuse
 from qa.config import ChunkSettings
-from qa.ingest import load_corpus
+from qa.documents.chunk import chunk_documents
+from qa.documents.ingest import load_corpus
+from qa.eval.speed import machine, percentiles, synthetic_queries, synthetic_vectors
 from qa.records import Passage
-from qa.retrieve import RRF_K, fuse
 
 
 def passages_and_texts(n: int) -> tuple[list[Passage], list[str]]:
@@ -66,10 +66,10 @@ def timed(call: Any, items: list[Any]) -> tuple[list[Any], dict[str, float | Non
 
 
 def bench_faiss(work: Path, passages: list[Passage], vectors: np.ndarray, texts: list[str]) -> tuple[Any, float]:
-    from qa import dense
-    from qa.lexical import Bm25Index
-    from qa.store import Index
-    from qa.stores.faiss_store import FaissStore
+    from qa.index import dense
+    from qa.index.folder import Index
+    from qa.index.lexical import Bm25Index
+    from qa.index.vectors.faiss_store import FaissStore
 
     started = time.perf_counter()
     index = dense.build(vectors)
@@ -85,7 +85,7 @@ def bench_faiss(work: Path, passages: list[Passage], vectors: np.ndarray, texts:
 
 
 def bench_qdrant(work: Path, passages: list[Passage], vectors: np.ndarray, texts: list[str]) -> tuple[Any, float]:
-    from qa.stores.qdrant_store import QdrantTarget, build_collection, connect
+    from qa.index.vectors.qdrant_store import QdrantTarget, build_collection, connect
 
     target = QdrantTarget(collection="bench", folder=work)
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 
     python tools/confidence_features.py [--model reader-int8.onnx]
 
-The confidence model (qa.answer.FEATURES: the reader's margin over "no answer", the answer's
+The confidence model (qa.answers.answer.FEATURES: the reader's margin over "no answer", the answer's
 share of the shared probability, the null probability, the passage's rank) is a logistic
 regression fitted on the validation articles. A verifier over what the question and the
 answer's passage share is the usual next step; this script measures whether it helps *this*
@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 import train_reader as T  # noqa: E402
-from qa import answer as A  # noqa: E402
-from qa.sentences import sentence_spans  # noqa: E402
+from qa.answers import answer as A  # noqa: E402
+from qa.documents.sentences import sentence_spans  # noqa: E402
 
 CACHE = ROOT / "build" / "confidence_features.pkl"
 WORD_FEATURES = ("missing_names", "q_in_passage", "q_in_sentence", "answer_in_question")
@@ -45,8 +45,8 @@ WORD = re.compile(r"\w+")
 
 def read_validation() -> list[dict]:
     """Each validation question with its top-5 hybrid hits and the reader's reading of them."""
+    from qa.answers.reader import Reader
     from qa.eval import public as B
-    from qa.reader import Reader
 
     bench = B.load_squad(None, split="validation", sample=0, seed=T.SEED, version="2.0")
     articles = {q["id"]: q["title"] for q in T.squad_split.load(None).questions("validation")}
@@ -84,7 +84,7 @@ def word_features(question: str, passage: str, sentence: str, answer: str) -> li
 
 def rows_with_every_feature(read: list[dict]) -> list[dict]:
     """`train_reader.calibrate`'s rows (the best 5 distinct answers per question, their F1),
-    with all WORD_FEATURES appended to qa.answer's: computed once, then chosen per set."""
+    with all WORD_FEATURES appended to qa.answers.answer's: computed once, then chosen per set."""
 
     def extra(question: str):  # type: ignore[no-untyped-def]
         def features(passage: str, g: Any) -> list[float]:
@@ -101,7 +101,7 @@ def rows_with_every_feature(read: list[dict]) -> list[dict]:
 
 
 def keep_features(rows: list[dict], names: tuple[str, ...]) -> list[dict]:
-    """The rows with qa.answer's features and only the named word features."""
+    """The rows with qa.answers.answer's features and only the named word features."""
     keep = list(range(len(A.FEATURES))) + [len(A.FEATURES) + WORD_FEATURES.index(n) for n in names]
     return [{**row, "cands": [([f[i] for i in keep], f1) for f, f1 in row["cands"]]} for row in rows]
 

@@ -7,7 +7,7 @@
 Measured on the SQuAD v2.0 dev *validation* articles only (qa.eval.squad_split: v2.0
 articles 25-28, the ones the confidence model and abstention cut were fitted on) with open
 retrieval (hybrid top 5, as `qa ask` reads), through the answer layer itself
-(qa.answer.answer_one), so the confidence binned is the one a user sees. Nothing from the test
+(qa.answers.answer.answer_one), so the confidence binned is the one a user sees. Nothing from the test
 articles, tests/data or seeds/ is read.
 
 An answered question counts as right when its answer's SQuAD token F1 against a reference
@@ -107,10 +107,10 @@ def measure(model: str | None) -> tuple[list[tuple[float, bool]], dict, int]:
     """(confidence, right) of each answered validation question, the calibration, questions read."""
     import train_reader as T
 
-    from qa import answer as A
+    from qa.answers import answer as A
+    from qa.answers.reader import CALIBRATION_FILE, Reader, load_calibration
     from qa.eval import metrics as M
     from qa.eval import public as B
-    from qa.reader import CALIBRATION_FILE, Reader, load_calibration
 
     if model:
         os.environ["QA_READER_MODEL"] = str(Path(model).resolve())
@@ -134,7 +134,7 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true", help="print, do not write calibration.json")
     ap.add_argument("--from-rows", type=Path, default=None, help="the (confidence, right) rows a previous run saved: no reading")
     args = ap.parse_args()
-    from qa.reader import CALIBRATION_FILE, load_calibration
+    from qa.answers.reader import CALIBRATION_FILE, load_calibration
 
     if args.from_rows:
         saved = json.loads(args.from_rows.read_text(encoding="utf-8"))

@@ -38,8 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa.answers.reader import CALIBRATION_FILE, MODEL_DIR, MODEL_FILE, Window, load_tokenizer, pad_batch, windows_for  # noqa: E402
 from qa.eval import squad_split  # noqa: E402
-from qa.reader import CALIBRATION_FILE, MODEL_DIR, MODEL_FILE, Window, load_tokenizer, pad_batch, windows_for  # noqa: E402
 
 BUILD = ROOT / "build" / "reader"
 SEED = 13
@@ -92,9 +92,9 @@ def dequantized_state(path: Path) -> dict[str, np.ndarray]:
 
 def hybrid_neighbours(paragraphs: list[dict], questions: list[dict], depth: int = 12) -> dict[str, list[str]]:
     """For each question, the pids of its top paragraphs by RRF(BM25, dense) — qa's own fusion."""
-    from qa.encoders import load_encoder
-    from qa.lexical import Bm25Index
-    from qa.retrieve import fuse
+    from qa.answers.retrieve import fuse
+    from qa.index.encoders import load_encoder
+    from qa.index.lexical import Bm25Index
 
     texts = [p["text"] for p in paragraphs]
     bm25 = Bm25Index.build(texts)
@@ -323,7 +323,7 @@ def train(args: argparse.Namespace) -> list[Path]:
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.encoders import bundled_model_dir
+    from qa.index.encoders import bundled_model_dir
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -446,9 +446,9 @@ def full_training_set(bench: Path | None) -> tuple[list[dict], list[dict]]:
 def chunk_neighbours(paragraphs: list[dict], questions: list[dict], depth: int = 12, block: int = 1024) -> dict[str, list[str]]:
     """`hybrid_neighbours` for a corpus too large for one question × paragraph matrix: the
     same fusion, dense scores a block of questions at a time, top 50 of each list by partition."""
-    from qa.encoders import load_encoder
-    from qa.lexical import Bm25Index
-    from qa.retrieve import fuse
+    from qa.answers.retrieve import fuse
+    from qa.index.encoders import load_encoder
+    from qa.index.lexical import Bm25Index
 
     texts = [p["text"] for p in paragraphs]
     bm25 = Bm25Index.build(texts)
@@ -527,7 +527,7 @@ def full_pass(args: argparse.Namespace) -> Path:
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.encoders import bundled_model_dir
+    from qa.index.encoders import bundled_model_dir
 
     run = Path(args.run_dir).expanduser() if args.run_dir else default_run_dir()
     run.mkdir(parents=True, exist_ok=True)
@@ -678,7 +678,7 @@ def average(args: argparse.Namespace) -> Path:
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.encoders import bundled_model_dir
+    from qa.index.encoders import bundled_model_dir
 
     states = [model_state(Path(m)) for m in args.models]
     keys = set(states[0])
@@ -744,9 +744,9 @@ def validate(args: argparse.Namespace) -> list[dict]:
     """Compare model files on the validation articles, gold paragraph: answerable F1 without
     abstaining, and overall SQuAD v2.0 F1 at the best null margin *for that split*. This is what
     chooses a checkpoint or an export setting; the test articles are never read here."""
+    from qa.answers.reader import Reader
     from qa.eval import metrics as M
     from qa.eval import public as B
-    from qa.reader import Reader
 
     bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
     results = []
@@ -807,7 +807,7 @@ def fit_confidence(rows: list[dict]) -> dict:
 
 def most_confident(rows: list[dict], cal: dict) -> tuple[list[float], list[bool], list[float], list[float]]:
     """What the answer layer gives: (its confidence, has an answer, its F1, the row's weight) per question."""
-    from qa import answer as A
+    from qa.answers import answer as A
 
     conf, right = [], []
     for row in rows:
@@ -832,9 +832,9 @@ def leave_one_article_out(rows: list[dict]) -> float:
 
 def candidates(reading, hits, gold: list[str], groups: int, extra: Callable[[str, Any], list[float]] | None = None) -> list[tuple[list[float], float]]:
     """(confidence features, token F1 against the gold answers) of the answer layer's best
-    `groups` answers for one question, grouped as qa.answer groups them before calibration.
+    `groups` answers for one question, grouped as qa.answers.answer groups them before calibration.
     `extra(passage text, answer group)`: more features appended (tools/confidence_features.py)."""
-    from qa import answer as A
+    from qa.answers import answer as A
     from qa.eval import metrics as M
 
     neutral = {"weights": [0.0] * len(A.FEATURES), "bias": 0.0}
@@ -869,8 +869,8 @@ def depth(args: argparse.Namespace) -> None:
     (in-sample and leave-one-article-out). Each question's top --max-k passages are read once:
     a window is one onnxruntime run, so its logits do not depend on the other windows, and
     decoding the first k passages' windows is exactly what reading k passages would give."""
+    from qa.answers.reader import Reader, decode
     from qa.eval import public as B
-    from qa.reader import Reader, decode
 
     bench = B.load_squad(args.bench, split="validation", sample=args.sample, seed=SEED, version="2.0")
     engine = B.open_bench_engine(bench)
@@ -956,10 +956,10 @@ def calibrate(args: argparse.Namespace) -> None:
     weighted equally. `--squad-only` fits on the SQuAD validation questions alone (rounds 1–10)."""
     import zlib
 
-    from qa import answer as A
+    from qa.answers import answer as A
+    from qa.answers.reader import Reader
     from qa.eval import metrics as M
     from qa.eval import public as B
-    from qa.reader import Reader
 
     if args.model:  # calibrate a candidate beside its own model file (the reader reads it from there)
         import os
@@ -1111,7 +1111,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init-from", default=None, help="start from this int8 reader file (dequantised) instead of the bundled MiniLM: continue training the shipped model")
     sub.add_parser("train", parents=[t], help="fine-tune (checkpoints in build/reader/)")
     fp = sub.add_parser("full", parents=[t], help="a resumable pass over SQuAD v1.1 train + the dev training articles (state in --run-dir)")
-    fp.add_argument("--run-dir", default=None, help="where the run's state and kept weights go (default: the user cache folder, qa/reader-train/full-pass)")
+    fp.add_argument("--run-dir", default=None, help="where the run's state and kept weights go (default: the user cache folder, qa/answers/reader-train/full-pass)")
     fp.add_argument("--save-every", type=int, default=200, help="steps between saves of the resumable state")
     fp.add_argument("--keep-every", type=int, default=1000, help="steps between weights kept as step-N/ for validation")
     pl = sub.add_parser("pipeline", parents=[t], help="train, export, validate, calibrate and test the best candidate; ships nothing")

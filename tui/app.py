@@ -87,9 +87,9 @@ class QaApp(App[None]):
         watch_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.watch = watch  # keep the index current as the documents change (qa.watch)
+        self.watch = watch  # keep the index current as the documents change (qa.index.watch)
         self.watch_options = watch_options or {}  # e.g. debounce_ms for tests
-        self._watching: Any = None  # qa.watch.Running once the watcher runs
+        self._watching: Any = None  # qa.index.watch.Running once the watcher runs
         self.retriever = retriever
         self.k = k
         self.min_score = min_score
@@ -154,7 +154,7 @@ class QaApp(App[None]):
 
         A daemon thread rather than a Textual thread worker: asyncio's executor threads are
         joined when the app exits, so quitting during a first-run index build would wait for
-        the whole build. The build is atomic and locked (qa.store), so a thread killed at exit
+        the whole build. The build is atomic and locked (qa.index.folder), so a thread killed at exit
         leaves at most a temporary directory that the next build sweeps away.
         """
         threading.Thread(target=self._open_engine, name="qa-open-engine", daemon=True).start()
@@ -207,7 +207,7 @@ class QaApp(App[None]):
     def start_watching(self, engine: Engine) -> None:
         """Re-index in a background thread as the documents change; questions meanwhile are
         answered from the index in use, and the new one is swapped in when its build is done."""
-        from qa.watch import Watcher, start_in_thread
+        from qa.index.watch import Watcher, start_in_thread
 
         def progress(stage: str, done: int, total: int) -> None:
             label = STAGES.get(stage, stage)

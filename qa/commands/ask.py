@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .common import corpus_options, json_option, open_engine, print_json, panel_expands, retrieval_options, stdout_console
+from qa.commands.common import corpus_options, json_option, open_engine, print_json, panel_expands, retrieval_options, stdout_console
 
 
 def answer_options(f: Any) -> Any:
@@ -49,9 +49,9 @@ def command(
 ) -> None:
     """Answer QUESTION with the words of the sources: the answer, its confidence and where
     it stands (file, article, lines). Says "Not found in the sources." when they do not answer."""
-    from ..retrieve import check_question
+    from qa.answers.retrieve import check_question
 
-    from ..answer import reader
+    from qa.answers.answer import reader
 
     question = check_question(question)
     reader()  # a missing or damaged reader model is one line now, not after a first-run index build
@@ -68,8 +68,8 @@ def render_answer(answer: Any) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    from ..present import marked_sentence, where
-    from ..safe_text import printable
+    from qa.present import marked_sentence, where
+    from qa.safe_text import printable
 
     out = stdout_console()
     if answer.abstained:

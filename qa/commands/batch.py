@@ -21,11 +21,11 @@ from typing import Any, TextIO
 
 import click
 
-from ..errors import UsageError
-from ..jsonl import jsonl_lines
-from ..outputs import check_new_output, create_new
-from .ask import answer_options
-from .common import corpus_options, notify, open_engine, plural, retrieval_options, stderr_console
+from qa.commands.ask import answer_options
+from qa.commands.common import corpus_options, notify, open_engine, plural, retrieval_options, stderr_console
+from qa.errors import UsageError
+from qa.jsonl import jsonl_lines
+from qa.outputs import check_new_output, create_new
 
 _n = plural
 
@@ -51,7 +51,7 @@ def read_questions(path: Path) -> list[Row]:
     suffix = path.suffix.lower()
     if suffix not in INPUTS:
         raise UsageError(f"{path}: questions must be a .txt, .jsonl or .csv file")
-    from ..ingest import decode
+    from qa.documents.ingest import decode
 
     try:
         data = path.read_bytes()
@@ -364,7 +364,7 @@ def command(
     skip, keep = resume_point(out) if resume else (set(), None)
     todo = [r for r in rows if r.id not in skip]
     if todo:
-        from ..answer import reader
+        from qa.answers.answer import reader
 
         reader()  # a missing or damaged reader model is one line now, not after a first-run index build
     engine = open_engine(corpus, index_dir)
@@ -418,7 +418,7 @@ def _answer_chunk(engine: Any, chunk: list[Row], k: int, retriever: str, min_sco
             try:
                 got.append(engine.ask_many([r.question], k=k, retriever=retriever, min_score=min_score, answers=answers)[0])
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the batch
-                from ..records import Answer
+                from qa.records import Answer
 
                 got.append(Answer(r.question, None, None, 0.0, True, (), error=f"{type(exc).__name__}: {exc}"))
     it = iter(got)

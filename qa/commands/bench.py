@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .common import json_option, notify, print_json, stdout_console
+from qa.commands.common import json_option, notify, print_json, stdout_console
 
 
 @click.command("bench")
@@ -34,7 +34,7 @@ def command(
 ) -> None:
     """Measure model load, embedding throughput, index build, search/ask latency, start-up
     time, memory and a flat-vs-HNSW scaling curve on this machine."""
-    from ..eval.speed import run_bench, target_checks
+    from qa.eval.speed import run_bench, target_checks
 
     say = (lambda _m: None) if as_json else (lambda m: notify(m))
     result = run_bench(

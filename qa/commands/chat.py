@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from ..config import INDEX_DIR_HELP
-from .common import retrieval_options, follow_links_option, store_options
+from qa.commands.common import retrieval_options, follow_links_option, store_options
+from qa.config import INDEX_DIR_HELP
 
 
 @click.command("chat")
@@ -55,8 +55,8 @@ def command(paths: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path |
     Keys: Enter ask · ↑/↓ history · F1 help · F2 sources · F3 copy answer
           F4/F5 export .md/.jsonl · Ctrl+L clear · Ctrl+Q quit
     """
-    from ..errors import UsageError
-    from ..stores import selected
+    from qa.errors import UsageError
+    from qa.index.vectors import selected
 
     paths = paths + corpus  # `qa chat DIR` and `qa chat -c DIR`, as ask/search/batch/eval take it
 
@@ -65,7 +65,7 @@ def command(paths: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path |
     if index_dir is not None and not paths and selected().kind == "faiss":
         # an index named alone must exist (there is nothing to build it from): say so here,
         # as one line, rather than inside the app
-        from ..store import read_manifest
+        from qa.index.folder import read_manifest
 
         read_manifest(index_dir)
     from tui.app import QaApp

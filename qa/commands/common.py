@@ -17,9 +17,9 @@ from typing import Any
 
 import click
 
-from ..config import INDEX_DIR_HELP, RETRIEVERS
-from ..safe_text import plural  # noqa: F401 - re-exported for the subcommands
-from ..stores import STORES
+from qa.config import INDEX_DIR_HELP, RETRIEVERS
+from qa.index.vectors import STORES
+from qa.safe_text import plural  # noqa: F401 - re-exported for the subcommands
 
 F = Callable[..., Any]
 
@@ -27,13 +27,13 @@ F = Callable[..., Any]
 def store_options(f: F) -> F:
     """--store, --url, --collection: which store holds the index (default $QA_STORE, else the folder).
 
-    The choice is made for the whole process (qa.stores.select) before the command runs, so
+    The choice is made for the whole process (qa.index.vectors.select) before the command runs, so
     every way a command opens an engine (the chat does it in a worker thread) uses it.
     """
 
     @functools.wraps(f)
     def run(*args: Any, store: str | None, url: str | None, collection: str | None, **kwargs: Any) -> Any:
-        from .. import stores
+        from qa.index import vectors as stores
 
         spec = choose_store(store, url, collection, kwargs.get("index_dir"))
         previous = stores.select(spec)
@@ -68,10 +68,10 @@ def store_options(f: F) -> F:
 def choose_store(store: str | None, url: str | None, collection: str | None, index_dir: Path | None):  # type: ignore[no-untyped-def]
     """The StoreSpec for the options: --store/--url first, then the store the --index-dir folder records, then $QA_STORE.
 
-    An index folder knows what it is (qa.stores.recorded_store): `--index-dir Q` on an
+    An index folder knows what it is (qa.index.vectors.recorded_store): `--index-dir Q` on an
     embedded Qdrant folder opens it as one, with its collection, without `--store qdrant`.
     """
-    from .. import stores
+    from qa.index import vectors as stores
 
     recorded = stores.recorded_store(index_dir) if store is None and url is None else None
     if recorded is not None:
@@ -91,7 +91,7 @@ def follow_links_option(f: F) -> F:
 
     @functools.wraps(f)
     def run(*args: Any, follow_links: bool | None, **kwargs: Any) -> Any:
-        from ..config import select_follow_links
+        from qa.config import select_follow_links
 
         previous = select_follow_links(follow_links)
         try:
@@ -198,7 +198,7 @@ def notify(message: str) -> None:
     """A status message for the user, on stderr."""
     from rich.text import Text
 
-    from ..safe_text import escape_controls
+    from qa.safe_text import escape_controls
 
     # one message, one line; a file name in it is data (control characters escaped)
     stderr_console().print(Text(escape_controls(message, keep="\n\t"), style="yellow"), soft_wrap=True)
@@ -234,7 +234,7 @@ def build_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], No
 
 def open_engine(corpus: tuple[Path, ...], index_dir: Path | None, quiet: bool = False, build_missing: bool = False):  # type: ignore[no-untyped-def]
     """The Engine for the CLI options, with rebuild messages and a progress bar on stderr."""
-    from ..engine import Engine
+    from qa.engine import Engine
 
     with build_progress(quiet) as progress:
         return Engine.open(
@@ -247,6 +247,6 @@ def open_engine(corpus: tuple[Path, ...], index_dir: Path | None, quiet: bool = 
 
 
 def print_json(obj: Any) -> None:
-    from ..safe_text import json_text
+    from qa.safe_text import json_text
 
     click.echo(json_text(obj, indent=2))

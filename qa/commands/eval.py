@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ..config import RETRIEVERS
-from .common import corpus_options, json_option, notify, open_engine, plural, print_json, stdout_console
+from qa.config import RETRIEVERS
+from qa.commands.common import corpus_options, json_option, notify, open_engine, plural, print_json, stdout_console
 
 RETRIEVER_CHOICES = (*RETRIEVERS, "all")
 
@@ -92,7 +92,7 @@ def command(
     With --squad, --squadshifts NAME or --beir DIR a public benchmark is run instead (indexes
     cached in index/); --leave-out-article adds the questions asked without their article.
     """
-    from ..errors import UsageError
+    from qa.errors import UsageError
 
     modes = sum([gold is not None, squad, squadshifts is not None, beir_dir is not None])
     if modes != 1:
@@ -111,8 +111,8 @@ def command(
         _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version, squadshifts, leave_out_article)
         return
 
-    from ..eval.evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
-    from ..eval.gold import load_gold
+    from qa.eval.evaluate import evaluate, gold_qrels, run_path, write_qrels, write_trec_run
+    from qa.eval.gold import load_gold
 
     assert gold is not None
     gold_set = load_gold(gold)
@@ -137,8 +137,8 @@ def command(
 def check_outputs(run_file: Path | None, qrels_file: Path | None, inputs: list[tuple[str, Path]], several: bool) -> None:
     """Refuse, before any work, a --run or --qrels that would replace a file (the gold set, a
     corpus document, an earlier run) or each other."""
-    from ..eval.evaluate import run_path
-    from ..outputs import check_distinct, check_new_output
+    from qa.eval.evaluate import run_path
+    from qa.outputs import check_distinct, check_new_output
 
     outs = [("--run", run_path(run_file, name, several)) for name in (RETRIEVERS if several else ("",))] if run_file else []
     outs += [("--qrels", qrels_file)] if qrels_file else []
@@ -151,9 +151,9 @@ def check_outputs(run_file: Path | None, qrels_file: Path | None, inputs: list[t
 
 
 def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir, as_json, run_file, qrels_file, no_answers, squad_version="1.1", squadshifts=None, leave_out_article=False) -> None:  # type: ignore[no-untyped-def]
-    from ..eval import public as B
-    from ..eval.evaluate import run_path, write_qrels, write_trec_run
-    from .common import build_progress
+    from qa.eval import public as B
+    from qa.eval.evaluate import run_path, write_qrels, write_trec_run
+    from qa.commands.common import build_progress
 
     if squad:
         bench = B.load_squad(bench_dir, split=split, sample=sample, seed=seed, version=squad_version)
@@ -202,7 +202,7 @@ def eval_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .common import stderr_console
+    from qa.commands.common import stderr_console
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=stderr_console(), transient=True) as bar:
         tasks: dict[str, Any] = {}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from ..config import INDEX_DIR_HELP, IndexSettings
-from .common import build_progress, follow_links_option, notify, print_json, stdout_console, store_options
+from qa.commands.common import build_progress, follow_links_option, notify, print_json, stdout_console, store_options
+from qa.config import INDEX_DIR_HELP, IndexSettings
 
 LOCAL_RAY = "(local)"  # what --ray alone stands for: $QA_RAY_ADDRESS, else a Ray started on this machine
 
@@ -85,10 +85,10 @@ def command(
     """
     from dataclasses import replace
 
-    from ..config import default_index_dir, default_settings
-    from ..engine import resolve_paths
+    from qa.config import default_index_dir, default_settings
+    from qa.config import resolve_paths
 
-    from ..stores import selected
+    from qa.index.vectors import selected
 
     spec = selected()
     paths, use_ray, ray_address = _split_ray_value(paths, ray_address, workers, watch)
@@ -97,10 +97,10 @@ def command(
     settings = default_settings()
     if backend:
         settings = replace(settings, backend=backend)
-    from ..incremental import refresh_index
+    from qa.index.refresh import refresh_index
 
     if spec.kind == "qdrant" and watch:
-        from ..errors import UsageError
+        from qa.errors import UsageError
 
         raise UsageError("--watch works with the folder store only (for now); leave out --store qdrant / --url")
     encoder = None
@@ -108,13 +108,13 @@ def command(
         try:
             with build_progress(quiet or as_json) as progress:
                 if spec.kind == "qdrant":
-                    from ..stores.qdrant_index import local_home, refresh, target_for
+                    from qa.index.vectors.qdrant_index import local_home, refresh, target_for
 
                     where = target_for(spec, corpus, index_dir)
                     encoder = _ray_encoder(ray_address, workers, settings, local_home(where)) if use_ray else None
                     result = refresh(corpus, where, settings, force=force, progress=progress, notify=notify, encoder=encoder)
                 else:
-                    from ..store import real_target
+                    from qa.index.folder import real_target
 
                     encoder = _ray_encoder(ray_address, workers, settings, real_target(target)) if use_ray else None
                     result = refresh_index(corpus, target, settings, force=force, progress=progress, notify=notify, encoder=encoder)
@@ -155,7 +155,7 @@ def _split_ray_value(
 
     `qa index --ray ~/notes` hands the path to --ray as its value: it is put back among the paths.
     """
-    from ..errors import UsageError
+    from qa.errors import UsageError
 
     if ray_address is None:
         if workers is not None:
@@ -166,7 +166,7 @@ def _split_ray_value(
             "--ray and --watch do not go together: --watch re-embeds a few passages per change, less work than starting Ray; "
             "build with --ray, then watch without it"
         )
-    from ..distributed import check_address, is_address, ray_available
+    from qa.index.distributed import check_address, is_address, ray_available
 
     ray_available()
     env = os.environ.get("QA_RAY_ADDRESS") or None
@@ -179,7 +179,7 @@ def _split_ray_value(
 
 def _ray_encoder(ray_address: str | None, workers: int | None, settings, home: Path):  # type: ignore[no-untyped-def]
     """The RayEncoder for `--ray`; its partial vectors are kept beside `home`."""
-    from ..distributed import RayEncoder, partial_dir_for
+    from qa.index.distributed import RayEncoder, partial_dir_for
 
     threads = _positive_env("QA_RAY_THREADS", 1)
     batch = _positive_env("QA_RAY_BATCH", 0) or None  # None: up to 64 rows, fewer for a small job
@@ -190,7 +190,7 @@ def _ray_encoder(ray_address: str | None, workers: int | None, settings, home: P
 
 
 def _positive_env(name: str, default: int) -> int:
-    from ..errors import UsageError
+    from qa.errors import UsageError
 
     value = os.environ.get(name, "").strip()
     if not value:
@@ -206,8 +206,8 @@ def watch_and_report(corpus: list[Path], target: Path, settings, as_json: bool) 
     import json
     import time
 
-    from ..safe_text import escape_controls, shown_path
-    from ..watch import Watcher
+    from qa.index.watch import Watcher
+    from qa.safe_text import escape_controls, shown_path
 
     out = stdout_console()
     notify(f"watching {', '.join(shown_path(p) for p in corpus)} for changes (Ctrl+C to stop)")
@@ -241,7 +241,7 @@ def stopped_line(watcher, corpus: list[Path], target: Path) -> str:  # type: ign
 
 
 def summary_of(result) -> dict:  # type: ignore[no-untyped-def]
-    """The `qa index --json` object for a refresh (qa.incremental.Refresh)."""
+    """The `qa index --json` object for a refresh (qa.index.refresh.Refresh)."""
     manifest = result.manifest
     summary = {"index_dir": str(result.index_dir), "status": result.status, **manifest.get("counts", {})}
     if result.status == "built":
@@ -261,7 +261,7 @@ def print_summary(summary: dict, verbose: bool = False) -> None:  # type: ignore
     (and, with `verbose`, the lines each file lost as web-page boilerplate)."""
     from rich.text import Text
 
-    from ..safe_text import shown_path
+    from qa.safe_text import shown_path
 
     out = stdout_console()
     target = shown_path(summary["index_dir"])
@@ -271,7 +271,7 @@ def print_summary(summary: dict, verbose: bool = False) -> None:  # type: ignore
             for line in dropped_lines(summary.get("dropped_lines", {})):
                 out.print(Text(line), soft_wrap=True)
         return
-    from ..incremental import Changes
+    from qa.index.incremental import Changes
 
     changes = Changes.from_json(summary.get("changes")) or Changes()
     if changes.incremental:
@@ -308,12 +308,12 @@ def _recorded_corpus(index_dir: Path | None, spec) -> list[Path] | None:  # type
     """
     import shlex
 
-    from ..engine import recorded_paths
-    from ..errors import IndexProblem, UsageError
-    from ..store import read_manifest
+    from qa.errors import IndexProblem, UsageError
+    from qa.index.folder import recorded_paths
+    from qa.index.folder import read_manifest
 
     if spec.kind == "qdrant":
-        from ..stores.qdrant_index import recorded_corpus
+        from qa.index.vectors.qdrant_index import recorded_corpus
 
         recorded = recorded_corpus(spec, index_dir) or []
     elif index_dir is None:
@@ -337,7 +337,7 @@ GROUP_OVER = 5  # more files than this skipped for one reason are summed up in o
 
 def dropped_lines(dropped: dict[str, int]) -> list[str]:
     """`--verbose`: one line per file that lost lines to cleaning, then the total."""
-    from ..safe_text import printable
+    from qa.safe_text import printable
 
     if not dropped:
         return ["No line dropped as web-page boilerplate."]
@@ -351,7 +351,7 @@ def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
 
     A folder of 3,000 PDFs must not bury the few unreadable notes the user needs to see.
     """
-    from ..safe_text import escape_controls, shown_path
+    from qa.safe_text import escape_controls, shown_path
 
     by_reason: dict[str, list[str]] = {}
     for s in skipped:
@@ -367,6 +367,6 @@ def skip_lines(skipped: list[dict[str, str]]) -> list[str]:
 
 
 def _n(count: int, noun: str) -> str:
-    from ..safe_text import plural
+    from qa.safe_text import plural
 
     return plural(count, noun)

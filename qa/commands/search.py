@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import corpus_options, json_option, open_engine, print_json, panel_expands, retrieval_options, stdout_console
+from qa.commands.common import corpus_options, json_option, open_engine, print_json, panel_expands, retrieval_options, stdout_console
 
 
 @click.command("search")
@@ -16,7 +16,7 @@ from .common import corpus_options, json_option, open_engine, print_json, panel_
 @json_option
 def command(question: str, k: int, retriever: str, corpus: tuple[Path, ...], index_dir: Path | None, as_json: bool) -> None:
     """Show the K passages that best match QUESTION, each with file:lines, title and score."""
-    from ..retrieve import check_question
+    from qa.answers.retrieve import check_question
 
     question = check_question(question)
     engine = open_engine(corpus, index_dir, quiet=as_json)
@@ -43,7 +43,7 @@ def render_hits(question: str, hits, retriever: str) -> None:  # type: ignore[no
     from rich.panel import Panel
     from rich.text import Text
 
-    from ..safe_text import printable
+    from qa.safe_text import printable
 
     out = stdout_console()
     if not hits:

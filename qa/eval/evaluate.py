@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..outputs import create_new
-from . import metrics as M
-from .gold import GoldItem, GoldSet, collapse_ranking, missing_docs, unit_ids
+from qa.outputs import create_new
+from qa.eval import metrics as M
+from qa.eval.gold import GoldItem, GoldSet, collapse_ranking, missing_docs, unit_ids
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 RECALL_KS = (1, 3, 5, 10)

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import UsageError
-from ..jsonl import jsonl_lines
-from ..records import Passage
+from qa.errors import UsageError
+from qa.jsonl import jsonl_lines
+from qa.records import Passage
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 MIN_CUT_WORDS = 4

@@ -18,7 +18,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from ..values import normalize_answer
+from qa.values import normalize_answer
 
 # ------------------------------------------------------------------ ranking
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import metrics as M
-from ..config import RETRIEVERS, IndexSettings, default_settings
-from ..errors import IndexProblem, UsageError
-from ..records import Corpus, Document, Hit, LineSpan
+from qa.config import RETRIEVERS, IndexSettings, default_settings
+from qa.errors import IndexProblem, UsageError
+from qa.eval import metrics as M
+from qa.records import Corpus, Document, Hit, LineSpan
 
 SQUAD_VERSIONS = ("1.1", "2.0")
 SQUAD_PARAGRAPHS = "squad-dev-v{version}.paragraphs.jsonl"
@@ -122,7 +122,7 @@ def load_squad(bench_dir: Path | None = None, split: str = "test", sample: int =
     (0: all) are the queries, each with its paragraph as the one relevant document and its
     reference answers as gold. In v2.0 a question the paragraph does not answer has no relevant
     document and no answers: the right behaviour is to abstain."""
-    from . import squad_split
+    from qa.eval import squad_split
 
     if version not in SQUAD_VERSIONS:
         raise UsageError(f"unknown SQuAD version {version!r}: choose one of {', '.join(SQUAD_VERSIONS)}")
@@ -161,7 +161,7 @@ def load_squadshifts(bench_dir: Path | None = None, name: str = "new_wiki", samp
     is a document, `sample` seeded random questions (0: all) the queries, each answerable by its
     paragraph. An article (a product, for the reviews) groups paragraphs, so a question can be
     asked with its own article left out of the passages (see `hits_leaving_out`)."""
-    from . import squad_split
+    from qa.eval import squad_split
 
     if name not in SQUADSHIFTS:
         raise UsageError(f"unknown SQuADShifts set {name!r}: choose one of {', '.join(SQUADSHIFTS)}")
@@ -223,7 +223,7 @@ def hits_leaving_out(engine, bench: Benchmark, qids: Sequence[str], k: int = 5, 
 
 def bench_index_dir(bench: Benchmark) -> Path:
     digest = hashlib.sha256(f"{bench.source}\n{bench.key}".encode()).hexdigest()[:10]
-    from ..config import index_root  # looked up at call time: tests point it at a temp folder
+    from qa.config import index_root  # looked up at call time: tests point it at a temp folder
 
     return index_root() / f"bench-{bench.name}-{digest}"
 
@@ -236,9 +236,9 @@ def open_bench_engine(
     notify: Callable[[str], None] | None = None,
 ):  # type: ignore[no-untyped-def]
     """The Engine over the benchmark's documents, from the cached index when it is current."""
-    from ..engine import Engine
-    from ..retrieve import Searcher
-    from ..store import build_index, load_index, read_manifest, staleness
+    from qa.answers.retrieve import Searcher
+    from qa.engine import Engine
+    from qa.index.folder import build_index, load_index, read_manifest, staleness
 
     settings = settings or default_settings()
     target = Path(index_dir) if index_dir else bench_index_dir(bench)
@@ -382,7 +382,7 @@ def reliability(conf_right: Sequence[tuple[float, bool]], edges: Sequence[float]
 
 def best_span_text(reading: Any, context: str) -> str | None:
     """The reader's best span in a one-paragraph reading, trimmed as answers are (None: no span)."""
-    from ..answer import trim_span
+    from qa.answers.answer import trim_span
 
     if not reading.spans:
         return None
@@ -391,7 +391,7 @@ def best_span_text(reading: Any, context: str) -> str | None:
 
 
 def gold_readings(reader: Any, bench: Benchmark, progress: Progress | None = None, batch: int = 32) -> dict[str, Any]:
-    """Each question read with its own gold paragraph only, by `reader` (any `qa.reader.Reader`:
+    """Each question read with its own gold paragraph only, by `reader` (any `qa.answers.reader.Reader`:
     the shipped one, or a candidate being validated), keyed by question id."""
     qids = [q for q in bench.queries if q in bench.contexts]
     out: dict[str, Any] = {}
@@ -408,7 +408,7 @@ def run_reading(bench: Benchmark, progress: Progress | None = None, batch: int =
     """Reading comprehension, the setting published readers report: each question with its
     own gold paragraph; abstain when "no answer" beats the best span by the margin calibrated
     on the validation articles."""
-    from ..answer import reader
+    from qa.answers.answer import reader
 
     r = reader()
     margin = float(r.calibration["gold_paragraph_margin"])
@@ -429,7 +429,7 @@ def run_answers(engine, bench: Benchmark, progress: Progress | None = None, batc
     `leave_out_article`: every question asked with its own article's passages taken away
     (`hits_leaving_out`), so nothing left answers it and the right answer is "not found":
     scored as unanswerable questions are (abstention)."""
-    from ..answer import abstain_below, answer_from_hits
+    from qa.answers.answer import abstain_below, answer_from_hits
 
     threshold = abstain_below()
     qids = list(bench.queries)

@@ -26,9 +26,9 @@ _TIMEOUT = 120.0  # a hang guard for the watcher, never a measurement
 
 def seed_sentences() -> list[str]:
     """Every sentence of the bundled corpus, in corpus order (the material of the generated files)."""
-    from ..config import DEFAULT_CORPUS
-    from ..ingest import load_corpus
-    from ..sentences import sentence_spans
+    from qa.config import DEFAULT_CORPUS
+    from qa.documents.ingest import load_corpus
+    from qa.documents.sentences import sentence_spans
 
     out: list[str] = []
     for doc in load_corpus([DEFAULT_CORPUS]).documents:
@@ -58,11 +58,11 @@ def generate_folder(root: Path, n: int) -> Path:
 
 def measure_reindex(work: Path, backend: str, files: int = REINDEX_FILES, say: Any = None) -> dict[str, Any]:
     """Full build, no-change refresh, one-file re-index and watch latency on a generated folder."""
-    from ..config import default_settings
-    from ..incremental import refresh_index
-    from ..retrieve import Searcher
-    from ..store import build_index
-    from ..watch import Watcher, start_in_thread
+    from qa.answers.retrieve import Searcher
+    from qa.config import default_settings
+    from qa.index.folder import build_index
+    from qa.index.refresh import refresh_index
+    from qa.index.watch import Watcher, start_in_thread
 
     say = say or (lambda _m: None)
     settings = replace(default_settings(), backend=backend)

@@ -144,7 +144,7 @@ def bench_questions(passages: Sequence[Any], n: int, gold: Path | None = None) -
     if gold is not None and gold.exists():
         import json
 
-        from ..jsonl import jsonl_lines
+        from qa.jsonl import jsonl_lines
 
         for line in jsonl_lines(gold.read_text(encoding="utf-8")):
             try:
@@ -178,7 +178,7 @@ def bare_encode_seconds(encoder: Any, texts: Sequence[str], batch_size: int) -> 
         started = time.perf_counter()
         encoder.encode_batch(texts, batch_size)
         return time.perf_counter() - started
-    from ..encoders import longest_first
+    from qa.index.encoders import longest_first
 
     encs = encoder.tokenize(texts)  # tokenizing is left out of the timing: the model call alone
     batches = [[encs[i] for i in group] for group in longest_first([len(e.ids) for e in encs], batch_size)]
@@ -223,8 +223,8 @@ def build_seeds(work: Path, backend: str, encode_seconds: float, say: Say) -> tu
     """Cold build in a fresh `qa index` process, warm build here; returns (index, numbers)."""
     from dataclasses import replace
 
-    from ..config import DEFAULT_CORPUS, default_settings
-    from ..store import build_index
+    from qa.config import DEFAULT_CORPUS, default_settings
+    from qa.index.folder import build_index
 
     cold_dir, warm_dir = work / "seeds-cold", work / "seeds-warm"
     say("building the seeds index in a fresh process (cold)")
@@ -259,9 +259,9 @@ def build_seeds(work: Path, backend: str, encode_seconds: float, say: Say) -> tu
 
 def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: int = 5) -> dict[str, Any]:
     """search and ask p50/p95 per retriever, one question at a time, and the reader alone."""
-    from ..config import RETRIEVERS
-    from ..engine import Engine
-    from ..retrieve import Searcher
+    from qa.answers.retrieve import Searcher
+    from qa.config import RETRIEVERS
+    from qa.engine import Engine
 
     out: dict[str, Any] = {"questions": len(questions), "search": {}, "ask": {}}
 
@@ -282,7 +282,7 @@ def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: 
         engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
         out["ask"][retriever] = timed(lambda q: engine.ask(q, k=5, retriever=retriever))
     # the reader alone on the passages hybrid search gives: its share of an answer's time
-    from ..answer import reader
+    from qa.answers.answer import reader
 
     r = reader()
     engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
@@ -363,7 +363,7 @@ def measure_dense_scale(n: int, queries: int = 200, depth: int = 50, say: Say | 
     """Flat vs HNSW at `n` synthetic vectors: build, memory, latency, HNSW recall@10."""
     import gc
 
-    from .. import dense
+    from qa.index import dense
 
     if say:
         say(f"dense scaling: {n:,} vectors")
@@ -403,7 +403,7 @@ def measure_bm25_scale(n: int, texts: Sequence[str], queries: Sequence[str], say
     """BM25 over `n` passages made by repeating `texts`: build seconds, memory, query p50/p95."""
     import gc
 
-    from ..lexical import Bm25Index
+    from qa.index.lexical import Bm25Index
 
     if say:
         say(f"BM25 scaling: {n:,} passages")
@@ -446,13 +446,13 @@ EXTRACT_HTML_PAGES = 100
 def measure_extraction(pdf_pages: int = EXTRACT_PDF_PAGES, html_pages: int = EXTRACT_HTML_PAGES, say: Say | None = None) -> dict[str, Any]:
     """Pages per second of text extraction alone (no cleaning into passages, no embedding).
 
-    Generated documents (qa.formats.samples): one PDF of `pdf_pages` report pages (header,
+    Generated documents (qa.documents.formats.samples): one PDF of `pdf_pages` report pages (header,
     footer, ~40 lines, hyphenated line ends) read as `qa index` reads it (open, text layer,
     running lines, broken words), and `html_pages` distinct news pages with the usual
     furniture through trafilatura. One warm-up document first, so imports are not counted.
     """
-    from ..formats import extract
-    from ..formats.samples import sample_html, sample_pdf
+    from qa.documents.formats import extract
+    from qa.documents.formats.samples import sample_html, sample_pdf
 
     if say:
         say(f"extraction: a {pdf_pages}-page PDF and {html_pages} HTML pages")
@@ -497,9 +497,9 @@ def run_bench(
     `reindex_files`: size of the generated folder of the re-index benchmark (qa.eval.reindex;
     default 1,000, 100 with `quick`; 0 leaves it out).
     """
-    from ..config import PROJECT_ROOT, default_settings
-    from ..encoders import load_encoder
-    from ..store import index_text
+    from qa.config import PROJECT_ROOT, default_settings
+    from qa.index.encoders import load_encoder
+    from qa.index.folder import index_text
 
     say = say or (lambda _m: None)
     backend = backend or default_settings().backend
@@ -514,9 +514,9 @@ def run_bench(
         say(f"loading the {backend} encoder")
         encoder = load_encoder(backend)
         # encoder throughput on the seeds passages (chunked as an index build would)
-        from ..chunk import chunk_documents
-        from ..config import DEFAULT_CORPUS
-        from ..ingest import load_corpus
+        from qa.config import DEFAULT_CORPUS
+        from qa.documents.chunk import chunk_documents
+        from qa.documents.ingest import load_corpus
 
         passages = chunk_documents(load_corpus([DEFAULT_CORPUS]).documents, default_settings().chunk)
         texts = [index_text(p) for p in passages]
@@ -537,7 +537,7 @@ def run_bench(
         result["scale_dense"] = [measure_dense_scale(n, queries=50 if quick else 200, say=say) for n in sizes]
         bm25_sizes = QUICK_BM25_SIZES if quick else BM25_SIZES + ((SIZE_1M,) if scale_1m else ())
         result["scale_bm25"] = [measure_bm25_scale(n, texts, qs[5:55], say=say) for n in bm25_sizes]
-        from .reindex import QUICK_REINDEX_FILES, REINDEX_FILES, measure_reindex
+        from qa.eval.reindex import QUICK_REINDEX_FILES, REINDEX_FILES, measure_reindex
 
         n_files = reindex_files if reindex_files is not None else (QUICK_REINDEX_FILES if quick else REINDEX_FILES)
         if n_files:

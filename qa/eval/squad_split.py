@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from ..values import normalize_answer as normalize
+from qa.errors import UsageError
+from qa.values import normalize_answer as normalize
 
 __all__ = ["SPLITS", "SquadData", "bench_dir", "load", "normalize"]
 
@@ -38,7 +38,7 @@ def bench_dir(explicit: str | Path | None = None) -> Path:
     env = os.environ.get("QA_BENCH_DIR")
     if env:
         return Path(env).expanduser()
-    from ..config import PROJECT_ROOT
+    from qa.config import PROJECT_ROOT
 
     return (PROJECT_ROOT.parent / "shared" / "bench").resolve()
 

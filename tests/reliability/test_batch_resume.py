@@ -18,7 +18,7 @@ from conftest import run_cli, write_corpus
 
 from qa.commands.batch import Row, Writer, read_questions, resume_point, unique_ids
 from qa.config import IndexSettings
-from qa.store import build_index
+from qa.index.folder import build_index
 
 MULTILINE = "How many animals\ndid the herd in Puno\ncount?"
 ROWS = [Row("1", "Where is Misti?"), Row("2", MULTILINE), Row("3", "How often is alpaca fleece sheared?")]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from conftest import SMALL_DOCS, words_in_lines, write_corpus
 
-from qa.ingest import read_file
+from qa.documents.ingest import read_file
 
 pytestmark = pytest.mark.slow
 MANY = 2000
@@ -255,7 +255,7 @@ def test_chmod_000_file_is_skipped(tmp_path: Path) -> None:
     (corpus / "closed" / "inner.txt").write_text("Inner\n\nText.\n")
     (corpus / "closed").chmod(0)
     try:
-        from qa.ingest import load_corpus
+        from qa.documents.ingest import load_corpus
 
         got = load_corpus([corpus])
         reasons = {s.path: s.reason for s in got.skipped}

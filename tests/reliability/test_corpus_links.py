@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli_io, write_corpus
 
-from qa.ingest import load_corpus
+from qa.documents.ingest import load_corpus
 
 SECRET = "Proc-Type: 4,ENCRYPTED passphrase hunter2 guards the private key of the server."
 OUTSIDE_NOTE = "The private ledger says the treasurer moved 9,000 soles to the Lima account."

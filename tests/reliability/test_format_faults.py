@@ -25,8 +25,8 @@ from format_docs import (
     make_scanned_pdf,
 )
 
-from qa.formats import extract
-from qa.ingest import load_corpus
+from qa.documents.formats import extract
+from qa.documents.ingest import load_corpus
 
 LONG_PAGES = 1000
 BOMBS = ("inflates.docx", "many-paragraphs.docx", "empty-paragraphs.docx", "many-runs.docx", "many-parts.docx")

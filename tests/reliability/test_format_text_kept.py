@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from format_docs import make_docx_body
 
-from qa.formats import extract
-from qa.ingest import load_corpus
+from qa.documents.formats import extract
+from qa.documents.ingest import load_corpus
 
 
 def _run(text: str) -> str:

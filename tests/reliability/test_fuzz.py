@@ -15,10 +15,10 @@ from conftest import words_in_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunk import chunk_documents
-from qa.clean import clean_text
 from qa.config import ChunkSettings
-from qa.ingest import decode, load_corpus
+from qa.documents.chunk import chunk_documents
+from qa.documents.clean import clean_text
+from qa.documents.ingest import decode, load_corpus
 
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "150"))
 SMALL = ChunkSettings(min_words=4, target_words=10, max_words=16)

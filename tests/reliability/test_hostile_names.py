@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli_io
 
-from qa.ingest import load_corpus, real_name
+from qa.documents.ingest import load_corpus, real_name
 from qa.safe_text import escape_controls, shown_path
 
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (but \t \n), DEL, C1

@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, run_cli, write_corpus
 
 from qa.config import IndexSettings
-from qa.store import MANIFEST, PASSAGES, VECTORS, build_index, build_lock, load_index
+from qa.index.folder import MANIFEST, PASSAGES, VECTORS, build_index, build_lock, load_index
 
 QUESTION = "How many animals did the herd in Puno count?"
 
@@ -276,7 +276,7 @@ def _deny_writes(monkeypatch: pytest.MonkeyPatch, under: Path, where: str) -> No
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, mode, *args, **kwargs)
 
-        monkeypatch.setattr("qa.store.open", fake_open, raising=False)
+        monkeypatch.setattr("qa.index.folder.open", fake_open, raising=False)
     else:
         real_mkdir = Path.mkdir
 

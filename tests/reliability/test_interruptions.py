@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT
 
 from qa.config import IndexSettings
-from qa.store import build_index, load_index
+from qa.index.folder import build_index, load_index
 
 pytestmark = pytest.mark.slow
 QA = [sys.executable, "-m", "qa.cli"]
@@ -43,7 +43,7 @@ def lock_file(index_dir: Path) -> Path:
 
 
 def lock_is_held(index_dir: Path) -> bool:
-    """Does another process hold the build lock of `index_dir` (qa.store.build_lock)?"""
+    """Does another process hold the build lock of `index_dir` (qa.index.folder.build_lock)?"""
     path = lock_file(index_dir)
     if not path.exists():
         return False

@@ -40,7 +40,7 @@ def test_indexed_counts_only_files_that_gave_documents(tmp_path: Path, capsys: p
 def test_a_pdf_with_one_blank_page_says_has(tmp_path: Path) -> None:
     from fpdf import FPDF
 
-    from qa.formats.pdf import extract_pdf
+    from qa.documents.formats.pdf import extract_pdf
 
     for blank, total, verb in ((1, 3, "has"), (2, 3, "have")):
         pdf = FPDF()
@@ -62,7 +62,7 @@ def test_index_help_names_the_default_encoder(capsys: pytest.CaptureFixture[str]
 
 
 def test_reading_progress_counts_files(tmp_path: Path) -> None:
-    from qa.store import read_passages
+    from qa.index.folder import read_passages
 
     corpus = write_corpus(tmp_path / "c", {f"d{i}/note{i}.txt": f"Note {i}: the herd in Puno counted {300 + i} animals.\n" for i in range(6)})
     calls: list[tuple[str, int, int]] = []

@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, run_cli, write_corpus
 
 from qa.config import IndexSettings
-from qa.store import MANIFEST, build_index, load_index
+from qa.index.folder import MANIFEST, build_index, load_index
 
 QUESTION = "How many animals did the herd in Puno count?"
 
@@ -415,7 +415,7 @@ ODD_SKIPS = {
 def test_odd_files_are_skipped_with_a_reason_never_hang_or_crash(odd_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], links: str) -> None:
     """The devices are reached by links leading outside the corpus: skipped as such by default,
     and as devices (never read) when links are followed."""
-    from qa.ingest import OUTSIDE
+    from qa.documents.ingest import OUTSIDE
 
     expected = ODD_SKIPS if links == "--follow-links" else {**ODD_SKIPS, "zero.txt": OUTSIDE, "random.txt": OUTSIDE}
     index = tmp_path / "idx"
@@ -467,7 +467,7 @@ def test_undecodable_folder_names_for_corpus_and_index(tmp_path: Path, capsys: p
 
 
 def test_size_cap_counts_the_bytes_read_not_what_stat_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa.ingest import read_bytes
+    from qa.documents.ingest import read_bytes
 
     monkeypatch.setenv("QA_MAX_FILE_MB", str(100 / (1024 * 1024)))  # 100 bytes
     maps = Path("/proc/self/maps")  # a regular file whose stat size is 0, however much it holds
@@ -484,10 +484,10 @@ def test_size_cap_counts_the_bytes_read_not_what_stat_says(tmp_path: Path, monke
 
 @pytest.mark.slow
 def test_file_deleted_during_the_build_makes_the_index_stale(small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import qa.ingest
-    from qa.store import read_manifest, staleness
+    import qa.documents.ingest
+    from qa.index.folder import read_manifest, staleness
 
-    real = qa.ingest.read_bytes
+    real = qa.documents.ingest.read_bytes
     victim = small_corpus / "alpaca.txt"
 
     def read_then_delete(path: Path) -> tuple[bytes | None, str | None]:
@@ -496,10 +496,10 @@ def test_file_deleted_during_the_build_makes_the_index_stale(small_corpus: Path,
             victim.unlink()  # the user deletes it just after the build has read it
         return got
 
-    monkeypatch.setattr(qa.ingest, "read_bytes", read_then_delete)
+    monkeypatch.setattr(qa.documents.ingest, "read_bytes", read_then_delete)
     index = tmp_path / "idx"
     build_index([small_corpus], index, IndexSettings())
-    monkeypatch.setattr(qa.ingest, "read_bytes", real)
+    monkeypatch.setattr(qa.documents.ingest, "read_bytes", real)
     assert any(p.path == "alpaca.txt" for p in load_index(index).passages)  # it was read, so it is in the index
     assert staleness(read_manifest(index), [small_corpus], IndexSettings()) == "the documents changed since it was built"
     older = read_manifest(index)

@@ -50,7 +50,7 @@ SAME_AS_PLAIN = ("ansi", "nul-inside")
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from qa.config import IndexSettings
-    from qa.store import build_index
+    from qa.index.folder import build_index
 
     root = tmp_path_factory.mktemp("question_faults")
     corpus = write_corpus(root / "corpus", {**SMALL_DOCS, MARKUP_NAME: MARKUP_DOC})

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 SCRIPT = r"""
 import os, sys, time, zlib
 import numpy as np
-import qa.distributed as d
+import qa.index.distributed as d
 
 MARKER, MODE = sys.argv[1], sys.argv[2]
 

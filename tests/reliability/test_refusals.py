@@ -17,7 +17,7 @@ import pytest
 from conftest import run_cli, write_corpus
 
 from qa.config import IndexSettings
-from qa.store import build_index
+from qa.index.folder import build_index
 
 pytest.importorskip("qdrant_client")
 

@@ -1,7 +1,7 @@
-"""Watching a corpus whose folders are swapped for symlinks (qa.watch), in the style of
+"""Watching a corpus whose folders are swapped for symlinks (qa.index.watch), in the style of
 tests/test_watch.py: a watcher thread with a short debounce, every wait bounded.
 
-A link is followed as qa.ingest follows it (inside the corpus, or anywhere with
+A link is followed as qa.documents.ingest follows it (inside the corpus, or anywhere with
 --follow-links), so the watcher must see edits made where a followed link leads: a
 subfolder replaced by a link was never looked at again (and Ctrl+C said "up to date"), and a
 watched root replaced by a link (`mv c c_old; ln -s v2 c`) was indexed once, every later edit
@@ -24,8 +24,8 @@ import pytest
 from conftest import ROOT, SMALL_DOCS, write_corpus
 
 from qa.config import IndexSettings
-from qa.store import build_index, load_index
-from qa.watch import EventFilter, Update, Watcher, start_in_thread
+from qa.index.folder import build_index, load_index
+from qa.index.watch import EventFilter, Update, Watcher, start_in_thread
 
 TIMEOUT = 60.0  # a hang guard only, never an assertion on speed
 
