@@ -424,8 +424,7 @@ def measure_bm25_scale(n: int, texts: Sequence[str], queries: Sequence[str], say
             top = np.argpartition(-scores, d - 1)[:d]
             sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
         times.append(time.perf_counter() - started)
-    arrays = getattr(bm25._retriever, "scores", {})  # bm25s's sparse score matrix (CSC arrays)
-    held = sum(int(v.nbytes) for v in arrays.values() if hasattr(v, "nbytes"))
+    held = bm25.nbytes()
     del bm25, corpus
     gc.collect()
     return {

@@ -2,7 +2,7 @@
 
 What runs where, and why:
 
-- **Reading, cleaning and chunking stay on the driver** (store.read_passages, unchanged). They
+- **Reading, cleaning and chunking stay on the driver** (qa.index.folder.read_passages, unchanged). They
   are cheap (a few per cent of a build) and cleaning needs the whole corpus at once: lines
   repeated across files are dropped as boilerplate, so cleaning files apart on workers would
   give other passages than a normal build.
@@ -13,7 +13,7 @@ What runs where, and why:
   number, so vectors are in passage order whatever order batches finish in. Texts whose vector
   is already known are not sent: the previous index's (qa.index.incremental.embed_missing, by text,
   as for every re-index) and those an interrupted Ray run saved (below).
-- **Writing is the normal build.** RayEncoder is handed to store.build_index (or the Qdrant
+- **Writing is the normal build.** RayEncoder is handed to qa.index.folder.build_index (or the Qdrant
   build) as its `encoder`, so the temp-dir-and-rename, the lock, the manifest and the staleness
   checks are exactly those of a build without Ray.
 
@@ -28,7 +28,7 @@ Resume. Finished batches are saved as they come back, in a private folder beside
 SHA-256 of their text). The next `--ray` run reuses them by text, like incremental reuse, and
 sends only the rest; the folder is removed once every vector is in (before the index is
 written: a write that then fails, a full disk, embeds everything again). It is not one of the
-`.tmp-qa`/`.old-qa` leftovers store._sweep_leftovers removes, and a folder of that name holding
+`.tmp-qa`/`.old-qa` leftovers a folder build sweeps away, and a folder of that name holding
 anything else is neither used nor removed.
 
 Ray is imported only here, and only when a `--ray` build embeds something.

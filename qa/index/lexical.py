@@ -55,6 +55,11 @@ class Bm25Index:
         tokenizer.load_vocab(str(folder))
         return cls(retriever, tokenizer)
 
+    def nbytes(self) -> int:
+        """Bytes held by bm25s's score arrays (CSC): what `qa bench` reports as the BM25 index size."""
+        arrays = getattr(self._retriever, "scores", {})
+        return sum(int(v.nbytes) for v in arrays.values() if hasattr(v, "nbytes"))
+
     @property
     def size(self) -> int:
         return int(self._retriever.scores["num_docs"])
