@@ -148,3 +148,53 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     code = run(argv)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+class WatchRun:
+    """A `qa index --watch` subprocess, started and waited for until it says it is watching:
+    its stdout lines arrive on `lines`, its stderr lines gather in `err_lines`."""
+
+    def __init__(self, corpus: Path, target: Path, *extra: str, timeout: float = 60.0) -> None:
+        import queue
+        import signal
+        import subprocess
+        import sys
+        import threading
+        import time
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index-dir", str(target), "--watch", "--quiet", *extra],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # SIGINT back to its default: a runner started in the background passes it ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.err_lines: list[str] = []
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+        self._err = threading.Thread(target=lambda: self.err_lines.extend(self.proc.stderr), daemon=True)  # type: ignore[arg-type]
+        self._err.start()
+        while not any("watching" in line for line in self.err_lines):
+            if self.proc.poll() is not None or time.monotonic() > self.deadline:
+                self.close()
+                raise AssertionError("".join(self.err_lines))
+            time.sleep(0.05)
+        time.sleep(0.5)
+
+    def stop(self) -> str:
+        """Ctrl+C, wait for it to end; its stderr."""
+        import signal
+
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=self.timeout)
+        return self.close()
+
+    def close(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self._err.join(timeout=5)
+        return "".join(self.err_lines)

@@ -10,15 +10,11 @@ from __future__ import annotations
 import json
 import queue
 import shutil
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_corpus
+from conftest import WatchRun, write_corpus
 
 from qa.config import IndexSettings
 from qa.index.folder import build_index, load_index
@@ -88,32 +84,14 @@ def test_watch_loop_picks_up_added_changed_and_removed_files(small_corpus: Path,
 def test_qa_index_watch_updates_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     target = tmp_path / "idx"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index-dir", str(target), "--watch", "--json", "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # SIGINT back to its default: a runner started in the background passes it ignored
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    err_lines: list[str] = []
-    err_thread = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
-    err_thread.start()
+    run = WatchRun(corpus, target, "--json", timeout=TIMEOUT)
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while not any("watching" in line for line in err_lines):
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(err_lines)
-            time.sleep(0.05)
-        time.sleep(0.5)
         (corpus / "llama.txt").write_text("Llamas\n\nLlamas carry loads across the Andes.\n", encoding="utf-8")
         update = None
         while update is None:
-            assert time.monotonic() < deadline, "no update line: " + "".join(err_lines)
+            assert time.monotonic() < run.deadline, "no update line: " + "".join(run.err_lines)
             try:
-                line = lines.get(timeout=1)
+                line = run.lines.get(timeout=1)
             except queue.Empty:
                 continue
             if line.startswith("{") and '"changes"' in line and line.strip().endswith("}") and "status" in line:
@@ -121,13 +99,10 @@ def test_qa_index_watch_updates_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
                 if obj.get("status") == "updated":
                     update = obj
         assert update["changes"]["added"] == 1 and update["changes"]["embedded"] == 1
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=TIMEOUT)
+        err = run.stop()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    err_thread.join(timeout=5)
-    err = "".join(err_lines)
+        run.close()
+    proc = run.proc
     assert proc.returncode == 0, err
     assert "stopped watching" in err and "Traceback" not in err
     assert any(p.path == "llama.txt" for p in load_index(target).passages)

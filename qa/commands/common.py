@@ -7,7 +7,6 @@ output stays machine-readable); document text is always printed as data, never m
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator

@@ -13,15 +13,11 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SMALL_DOCS, write_corpus
+from conftest import SMALL_DOCS, WatchRun, write_corpus
 
 from qa.config import IndexSettings
 from qa.index.folder import build_index, load_index
@@ -113,32 +109,14 @@ def test_ctrl_c_says_whether_the_index_is_up_to_date(tmp_path: Path, edited: boo
     just before Ctrl+C (inside the debounce, so not yet indexed) is said to be pending."""
     corpus = write_corpus(tmp_path / "c")
     target = tmp_path / "idx"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index-dir", str(target), "--watch", "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    err_lines: list[str] = []
-    err_thread = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
-    err_thread.start()
+    run = WatchRun(corpus, target, timeout=TIMEOUT)
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while not any("watching" in line for line in err_lines):
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(err_lines)
-            time.sleep(0.05)
-        time.sleep(0.5)
         if edited:
             (corpus / "alpaca.txt").write_text("Alpacas\n\nThe herd in Puno now counts 400 animals.\n", encoding="utf-8")
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=TIMEOUT)
+        err = run.stop()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    err_thread.join(timeout=5)
-    err = "".join(err_lines)
+        run.close()
+    proc = run.proc
     assert proc.returncode == 0, err
     if edited:
         assert "stopped watching; the index is out of date (the documents changed since it was built)" in err, err

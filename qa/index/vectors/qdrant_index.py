@@ -75,7 +75,7 @@ def build(
 ) -> QdrantStore:
     """Read, chunk, embed `paths` and write them as a new collection (atomically, see qdrant_store)."""
     from qa.index.encoders import load_encoder
-    from qa.index.folder import build_lock, check_outside_corpus, index_text, manifest_for, read_passages, settings_for
+    from qa.index.folder import build_lock, index_text, manifest_for, read_passages, settings_for
     from qa.index.incremental import changes_of, compatible, embed_missing
 
     started = time.perf_counter()
