@@ -70,6 +70,9 @@ def qa_ray(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
         [sys.executable, "-c", SCRIPT, str(tmp_path / "marker"), mode, *argv],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group: Ctrl+C reaches qa and its Ray, as in a terminal
+        # SIGINT back to its default: a runner started in the background (nohup …&, CI) passes it
+        # ignored, and a Python started with SIGINT ignored never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
