@@ -133,3 +133,53 @@ def test_a_question_answered_by_a_markdown_table_row(tmp_path: Path) -> None:
     top = answer.sources[0]
     assert top.passage.text[top.span_start : top.span_end] == "Medicover"
     assert top.location == f"benefits.md:{row_line}-{row_line}"
+
+
+BENEFITS_HTML = """<!doctype html>
+<html><head><title>Employee benefits</title></head>
+<body><article>
+<h1>Employee benefits</h1>
+<p>Every employee receives the following benefits after the probation period of three months.</p>
+<table>
+<tr><th>Benefit</th><th>Provider</th></tr>
+<tr><td>Private health care</td><td>Medicover</td></tr>
+<tr>
+  <td>Life insurance</td>
+  <td>Generali</td>
+</tr>
+<tr><td>Sports card</td><td>Multisport</td></tr>
+</table>
+<p>Questions about the benefits go to the human resources office on the second floor.</p>
+</article></body></html>
+"""
+
+
+def test_an_html_table_is_read_with_its_header() -> None:
+    ex, why = extract(BENEFITS_HTML.encode(), "benefits.html")
+    assert ex is not None, why
+    (doc,) = to_documents(ex, "benefits.html")
+    text = render(doc.text, doc.cells).text
+    assert "The Provider of Private health care is Medicover." in text
+    assert "The Provider of Life insurance is Generali." in text  # a row spread over several file lines
+    assert "Benefit | Provider" not in text
+    # a table whose first row is figures has no header
+    figures = BENEFITS_HTML.replace("<th>Benefit</th><th>Provider</th>", "<td>2022</td><td>8 soles</td>")
+    ex, _ = extract(figures.encode(), "figures.html")
+    assert ex is not None
+    assert to_documents(ex, "figures.html")[0].cells == ()
+
+
+@pytest.mark.slow
+def test_a_question_answered_by_an_html_table_row(tmp_path: Path) -> None:
+    from qa.engine import Engine
+
+    from conftest import write_corpus
+
+    folder = write_corpus(tmp_path / "c", {"benefits.html": BENEFITS_HTML})
+    row_line = BENEFITS_HTML.splitlines().index("<tr><td>Private health care</td><td>Medicover</td></tr>") + 1
+    answer = Engine.open([folder], tmp_path / "idx", build_missing=True).ask("Who provides private health care to employees?")
+    assert not answer.abstained, answer
+    assert answer.text == "Medicover"
+    top = answer.sources[0]
+    assert top.passage.text[top.span_start : top.span_end] == "Medicover"
+    assert top.location == f"benefits.html:{row_line}-{row_line}"

@@ -136,16 +136,15 @@ def to_documents(ex: Extracted, path: str) -> list[Document]:
 def _cells(ex: Extracted, doc: Document) -> tuple[tuple[int, int, str], ...]:
     """Where each cell of a table with a header stands in the document's text, with its
     column's name (Document.cells); a row whose cells are not all found there is left out."""
-    line_span = {span.line: span for span in doc.spans}
     out: list[tuple[int, int, str]] = []
     for row in ex.table_rows:
-        span = line_span.get(row.line)
-        if span is None:
+        where = _row_range(ex, doc, row.line)
+        if where is None:
             continue
-        found, at = [], span.start
+        found, (at, end) = [], where
         for i, cell in enumerate(row.cells):
             text = normalize_line(cell)
-            a = doc.text.find(text, at, span.end) if text else -1
+            a = doc.text.find(text, at, end) if text else -1
             if a < 0:
                 break
             found.append((a, a + len(text), normalize_line(row.header[i]) if row.header else ""))
@@ -153,6 +152,20 @@ def _cells(ex: Extracted, doc: Document) -> tuple[tuple[int, int, str], ...]:
         if len(found) == len(row.cells):
             out.extend(found)
     return tuple(out)
+
+
+def _row_range(ex: Extracted, doc: Document, line: int) -> tuple[int, int] | None:
+    """Where the extracted line `line` stands in the document's text: its span's, or for HTML
+    (spans name file lines) from the first to the last span of the file lines its words stand on."""
+    if not ex.file_lines:
+        spans = [s for s in doc.spans if s.line == line]
+    else:
+        pieces = ex.file_lines[line - 1] if 0 < line <= len(ex.file_lines) else ()
+        nos = {no for no, _ in pieces}
+        spans = [s for s in doc.spans if s.line in nos]
+    if not spans:
+        return None
+    return min(s.start for s in spans), max(s.end for s in spans)
 
 
 def _heading_lines(ex: Extracted) -> list[tuple[int, str]]:

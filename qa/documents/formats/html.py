@@ -27,7 +27,8 @@ import copy
 import re
 from collections.abc import Sequence
 
-from qa.documents.formats.base import Extracted, Unreadable
+from qa.documents.formats.base import Extracted, TableRow, Unreadable
+from qa.documents.formats.docx import is_header_row
 
 _DEFAULT_DEPTH = 250  # libxml2 stops at 256 levels without huge_tree: deeper pages are parsed with it
 _HUGE_DEPTH = 2048  # libxml2's limit with huge_tree
@@ -41,17 +42,53 @@ def _text(el) -> str:  # type: ignore[no-untyped-def]
     return " ".join(" ".join(el.itertext()).split())
 
 
-def _lines_of(main) -> tuple[list[str], list[tuple[int, str]]]:  # type: ignore[no-untyped-def]
-    """One line per block in document order (a table row's cells joined by " | ")."""
+def _cells_of(row) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """The <cell> elements of a trafilatura <row>."""
+    return [c for c in row if isinstance(c.tag, str) and c.tag == "cell"]
+
+
+def _header_of(table) -> tuple[str, ...] | None:  # type: ignore[no-untyped-def]
+    """The column names when the table's first row names its columns (all <th> cells, or
+    short names without figures, as for Word tables: docx.is_header_row), else None."""
+    rows = [r for r in table if isinstance(r.tag, str) and r.tag == "row"]
+    if not rows:
+        return None
+    first = _cells_of(rows[0])
+    names = [_text(c) for c in first]
+    width = max(len(_cells_of(r)) for r in rows)
+    all_th = bool(first) and all(c.get("role") == "head" for c in first) and all(names) and len(first) == width >= 2
+    return tuple(names) if all_th or is_header_row(names, width) else None
+
+
+def _lines_of(main) -> tuple[list[str], list[tuple[int, str]], list[TableRow]]:  # type: ignore[no-untyped-def]
+    """One line per block in document order (a table row's cells joined by " | "), the
+    headings, and the rows of tables whose first row names the columns (Extracted.table_rows)."""
     lines: list[str] = []
     headings: list[tuple[int, str]] = []
+    table_rows: list[TableRow] = []
+    headers: dict[object, tuple[str, ...] | None] = {}
+
+    def table_row(row, cells: list[str]) -> None:  # type: ignore[no-untyped-def]
+        table = row.getparent()
+        if table is None or table.tag != "table":
+            return
+        if table not in headers:
+            headers[table] = _header_of(table)
+        header = headers[table]
+        if header is not None and len(cells) == len(header) and all(cells):
+            first = next(r for r in table if isinstance(r.tag, str) and r.tag == "row")
+            table_rows.append(TableRow(len(lines), tuple(cells), () if row is first else header))
 
     def walk(el) -> None:  # type: ignore[no-untyped-def]
         for child in el:
             tag = child.tag if isinstance(child.tag, str) else ""
             if tag == "row":
-                cells = [_text(c) for c in child if isinstance(c.tag, str) and c.tag == "cell"]
+                cells = [_text(c) for c in _cells_of(child)]
                 line = " | ".join(c for c in cells if c)
+                if line:
+                    lines.append(line)
+                    table_row(child, cells)
+                continue
             elif tag in _BLOCKS and not any(isinstance(g.tag, str) and g.tag in _BLOCKS | {"list", "table"} for g in child.iter() if g is not child):
                 line = _text(child)
             else:
@@ -63,7 +100,20 @@ def _lines_of(main) -> tuple[list[str], list[tuple[int, str]]]:  # type: ignore[
                     headings.append((len(lines), line))
 
     walk(main)
-    return lines, headings
+    return lines, headings, table_rows
+
+
+def _renumbered(rows: list[TableRow], old: list[str], new: list[str]) -> tuple[TableRow, ...]:
+    """The table rows with the line numbers they have in `new`, which holds every line of
+    `old` in the same order with paragraphs put back between them (_restore_dropped)."""
+    where: list[int] = []
+    j = 0
+    for line in old:
+        while new[j] != line:
+            j += 1
+        where.append(j + 1)
+        j += 1
+    return tuple(TableRow(where[r.line - 1], r.cells, r.header) for r in rows)
 
 
 # The page's date from its markup only (meta tags, <time>, JSON-LD; the publication date before
@@ -140,11 +190,14 @@ def extract_html(data: bytes) -> Extracted:
     except etree.XMLSyntaxError:
         raise Unreadable("damaged (the page's text could not be parsed)") from None
     main = root.find("main")
-    lines, headings = _lines_of(main if main is not None else root)
+    lines, headings, rows = _lines_of(main if main is not None else root)
     if not lines:
         raise Unreadable("no article text found in the page")
+    table_rows = tuple(rows)
     if page is not None:
+        extracted = lines
         lines, headings = _restore_dropped(page, lines, headings)
+        table_rows = _renumbered(rows, extracted, lines)
     return Extracted(
         lines=tuple(lines),
         headings=tuple(headings),
@@ -153,6 +206,7 @@ def extract_html(data: bytes) -> Extracted:
         title=root.get("title") or None,
         byline=root.get("author") or None,
         date=root.get("date") or None,
+        table_rows=table_rows,
     )
 
 
