@@ -26,7 +26,7 @@ from qa.records import Corpus, Document, Skipped
 from qa.safe_text import shown_path
 
 # Bumped whenever cleaning rules change what documents come out, so old indexes are stale.
-INGEST_VERSION = "10"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined; 7: DOCX tracked insertions and content controls, PDF page-top lines with numbers, HTML deep nesting; 8: dates from metadata or datelines only, table cells under a header row; 9: a heading joins the passage it heads, no passage of fragments alone, boilerplate rules only on web pages; 10: Markdown headings are sections
+INGEST_VERSION = "11"  # 3: PDF, HTML, DOCX read; 4: a file read once, junk text skipped; 5: HTML lines are the file's; 6: short wrapped files joined; 7: DOCX tracked insertions and content controls, PDF page-top lines with numbers, HTML deep nesting; 8: dates from metadata or datelines only, table cells under a header row; 9: a heading joins the passage it heads, no passage of fragments alone, boilerplate rules only on web pages; 10: Markdown headings are sections; 11: HTML table rows under a header row
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 READ_SUFFIXES = TEXT_SUFFIXES + FORMAT_SUFFIXES  # plain text, and what qa/documents/formats reads
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf")
