@@ -279,6 +279,10 @@ class Answer:
     candidates: tuple[Candidate, ...] = ()  # the N best distinct answers (--answers N)
     conflicts: tuple[Candidate, ...] = ()
     error: str | None = None
+    # a follow-up in a conversation (qa.answers.followup): the question as it was read, and the
+    # words taken from the earlier turns; None / () for a question that stands alone
+    standalone_question: str | None = None
+    context: tuple[str, ...] = ()
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -291,6 +295,8 @@ class Answer:
         top = self.sources[0] if self.sources and not self.abstained else None
         return {
             "question": self.question,
+            "standalone_question": self.standalone_question or self.question,
+            "context": list(self.context),
             "answer": self.text,
             "span": None
             if top is None or top.span_start is None

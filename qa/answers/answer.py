@@ -36,7 +36,7 @@ from qa.records import Answer, Candidate, Hit, Source
 from qa.values import VALUE_KINDS, canonical, compatible, find_values, unit_of
 from qa.values import normalize_answer as squad_normalize
 
-__all__ = ["Answer", "Candidate", "Source", "answer_questions", "answer_features", "abstain_below", "distinct_answers", "read_hits", "reader"]
+__all__ = ["Answer", "Candidate", "Source", "answer_questions", "answer_from_hits", "check_options", "answer_features", "abstain_below", "distinct_answers", "read_hits", "reader"]
 
 MAX_CONFLICTS = 5
 MAX_VALUE_EXTRA_WORDS = 3  # "at least 60 people" still states one figure
@@ -392,6 +392,13 @@ def read_hits(rdr: Reader, questions: Sequence[str], hits_all: Sequence[Sequence
     return [in_passages(rd, rs) for rd, rs in zip(readings, rendered, strict=True)]
 
 
+def check_options(min_score: float | None = None, answers: int = 1) -> None:
+    if min_score is not None and not 0.0 <= float(min_score) <= 1.0:
+        raise QAError(f"--min-score must be between 0 and 1, not {min_score}")
+    if answers < 1:
+        raise QAError("--answers must be at least 1")
+
+
 def answer_questions(
     engine: Any,
     questions: list[str],
@@ -406,10 +413,7 @@ def answer_questions(
     """
     from qa.answers.retrieve import check_question
 
-    if min_score is not None and not 0.0 <= float(min_score) <= 1.0:
-        raise QAError(f"--min-score must be between 0 and 1, not {min_score}")
-    if answers < 1:
-        raise QAError("--answers must be at least 1")
+    check_options(min_score=min_score, answers=answers)
     cleaned: list[str | None] = []
     errors: dict[int, str] = {}
     for i, q in enumerate(questions):
