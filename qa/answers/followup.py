@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Turn", "Understood", "understand", "depends_on_context", "content_words"]
+__all__ = ["Turn", "Understood", "understand", "depends_on_context", "content_words", "names"]
 
 # ---------------------------------------------------------------------------------- word lists
 
@@ -109,20 +109,25 @@ def _leading_connective(words: list[str]) -> str | None:
     return None
 
 
-def _names(text: str) -> list[str]:
-    """Capitalised runs, the sentence's first word left out unless it is itself a name ("Peru")."""
+def names(text: str, first_word: bool = False) -> list[str]:
+    """Capitalised runs; the sentence's first word is left out (it is capitalised as any first
+    word is) unless `first_word` (a fragment such as "Lima" of "What about Lima?")."""
     found = []
     for m in _NAME.finditer(text):
         name = m.group(0).strip(" .")
         words = name.split()
-        if m.start() == 0 or text[: m.start()].strip() == "":
-            if words[0].casefold() in STOP:  # "When did..." → drop the question word
-                words = words[1:]
+        if not first_word and (m.start() == 0 or text[: m.start()].strip() == ""):
+            # the first word is capitalised as any sentence's is: "When did...", "According to..."
+            # ("Peru's president" loses Peru, which the context words still carry)
+            words = words[1:]
         while words and words[0].casefold() in STOP:
             words = words[1:]
         while words and words[-1].casefold() in STOP:
             words = words[:-1]
         if words:
+            words[-1] = re.sub(r"['’]s?$", "", words[-1])  # "Antarctica's" names Antarctica
+            if all(w.casefold().strip(".,") in MONTHS for w in words):
+                continue  # "22 September 2003": a date, not something "it" names
             found.append(" ".join(words))
     return found
 
@@ -144,9 +149,7 @@ def _thinglike(text: str) -> bool:
 def _antecedent_before(words: list[str], i: int, pronoun: str) -> bool:
     """Is there something earlier in the question the pronoun at `i` can point back to?"""
     before = words[:i]
-    if pronoun in PERSONAL:
-        return any(w[:1].isupper() and w.casefold() not in STOP for w in before[1:])
-    return any(w[0].isalnum() and w.casefold() not in STOP and len(w) > 2 for w in before)
+    return any(w[:1].isupper() and w.casefold() not in STOP for w in before[1:])
 
 
 def depends_on_context(question: str) -> tuple[str, ...]:
@@ -180,23 +183,25 @@ def depends_on_context(question: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------- referents
 
 
-def _referent(pronoun: str, turn: Turn) -> str | None:
-    """What `pronoun` most likely names in the turn it follows."""
+def _referent(pronoun: str, turn: Turn, strict: bool = False) -> str | None:
+    """What `pronoun` most likely names in the turn it follows. `strict`: a person only when the
+    turn says so clearly (the answer to "who", or a name of two words or more) — a single
+    capitalised word may as well be a place, so an earlier turn's clear person goes first."""
     answer = (turn.answer or "").strip()
-    names = _names(turn.standalone)
+    named = names(turn.standalone)
     asked = _asked_for(turn.standalone)
     if pronoun in PERSONAL:
         if answer and _personlike(answer) and asked in ("who", "which", "what"):
             return answer
-        people = [n for n in names if _personlike(n)]
+        people = [n for n in named if _personlike(n) and (len(n.split()) > 1 or not strict)]
         return people[0] if people else None
     if pronoun in PLURAL:
         if answer and _thinglike(answer) and asked in ("who", "which", "what"):
             return answer
-        return names[0] if names else _main_phrase(turn.standalone)
+        return named[0] if named else _main_phrase(turn.standalone)
     # it / its / this / that
-    if names:
-        return names[0]
+    if named:
+        return named[0]
     return _main_phrase(turn.standalone)
 
 
@@ -236,15 +241,15 @@ def _place_or_time(turn: Turn, kind: str) -> str | None:
     if kind == "there":
         if answer and _asked_for(turn.standalone) == "where" and not _NUMBERISH.search(answer):
             return f"in {answer}"
-        names = _names(turn.standalone)
-        return f"in {names[-1]}" if names else None
+        named = names(turn.standalone)
+        return f"in {named[-1]}" if named else None
     if answer and _asked_for(turn.standalone) == "when":
         return f"in {answer}"
     year = _YEAR.search(turn.standalone)
     return f"in {year.group(0)}" if year else None
 
 
-def _fill_in(question: str, turn: Turn) -> tuple[str, list[str]]:
+def _fill_in(question: str, turn: Turn, strict: bool = False) -> tuple[str, list[str]]:
     """The question with its pointing words replaced by what they point to (and what was used)."""
     parts = re.split(r"(\w+(?:['’]\w+)*)", question)
     used: list[str] = []
@@ -258,7 +263,7 @@ def _fill_in(question: str, turn: Turn) -> tuple[str, list[str]]:
             if low in DEMONSTRATIVE and not all(x.casefold() in WH | AUX | {"and", "but", "so"} for x in words_so_far):
                 words_so_far.append(w)
                 continue
-            ref = _referent(low if low not in DEMONSTRATIVE else "it", turn)
+            ref = _referent(low if low not in DEMONSTRATIVE else "it", turn, strict)
             if ref:
                 possessive = low in POSSESSIVE or (low == "her" and nxt[:1].isalpha() and nxt.casefold() not in STOP)
                 if low in DEMONSTRATIVE and nxt[:1].isalpha() and nxt.casefold() not in STOP:
@@ -280,12 +285,14 @@ def _fill_in(question: str, turn: Turn) -> tuple[str, list[str]]:
 
 
 def _bare(question: str, turn: Turn) -> str | None:
-    """A question with only a question word ("Why?", "When?", "How many?") takes the earlier
-    question's words: "When did X resign?" → "Why did X resign?"."""
+    """A question with only a question word ("Why?", "Since when?", "How many?") takes the
+    earlier question's words: "When did X resign?" → "Why did X resign?"; after a "who"
+    question its answer is the one asked about: "Who has led X?" → "Since when has Priya
+    Raman led X?"."""
     words = [w for w in tokens(question) if w[0].isalnum()]
     while words and words[0].casefold() in {"and", "but", "so", "also"}:
         words = words[1:]
-    if not words or words[0].casefold() not in WH:
+    if not any(w.casefold() in WH for w in words[:2]):
         return None
     prev = [w for w in tokens(turn.standalone) if w[0].isalnum()]
     k = 0
@@ -293,8 +300,10 @@ def _bare(question: str, turn: Turn) -> str | None:
         k += 1
     if k == 0 or k >= len(prev):
         return None
-    rest = " ".join(prev[k:])
-    return f"{' '.join(words)} {rest}?"
+    rest = prev[k:]
+    if _asked_for(turn.standalone) == "who" and turn.answer:
+        rest = [rest[0], turn.answer.strip(), *rest[1:]] if rest[0].casefold() in AUX else [turn.answer.strip(), *rest]
+    return f"{' '.join(words)} {' '.join(rest)}?"
 
 
 def _ellipsis(question: str, turn: Turn) -> str | None:
@@ -311,8 +320,8 @@ def _ellipsis(question: str, turn: Turn) -> str | None:
     year = _YEAR.search(new)
     if year and _YEAR.search(prev):
         return _YEAR.sub(year.group(0), prev, count=1) + "?"
-    new_names = _names(new)
-    old_names = [n for n in _names(prev)]
+    new_names = names(new, first_word=True)
+    old_names = [n for n in names(prev)]
     if new_names and old_names:
         return prev.replace(old_names[-1], new_names[0], 1) + "?"
     return f"{prev} {new}?"
@@ -327,19 +336,23 @@ def understand(question: str, turns: Sequence[Turn]) -> Understood:
     reasons = depends_on_context(q) if turns else ()
     if not reasons:
         return Understood(question=question, standalone=q, search=q)
-    turn = turns[-1]
-    # a pronoun that the last turn cannot fill ("she" after a turn about a date) looks one turn further back
-    standalone, used = _fill_in(q, turn)
-    if not used and len(turns) > 1:
-        standalone, used = _fill_in(q, turns[-2])
+    # a pronoun the last turn cannot fill clearly ("she" after a turn about an office) looks one
+    # turn further back before taking the last turn's weaker candidate
+    standalone, used, turn = q, [], turns[-1]
+    for candidate, strict in [(turns[-1], True), *([(turns[-2], True)] if len(turns) > 1 else []), (turns[-1], False)]:
+        standalone, used = _fill_in(q, candidate, strict)
         if used:
-            turn = turns[-2]
+            turn = candidate
+            break
+    elliptic = False
     if not used:
         rebuilt = _bare(q, turn) if not content_words(q) else _ellipsis(q, turn)
         if rebuilt is not None:
-            standalone = rebuilt
+            standalone, elliptic = rebuilt, bool(content_words(q))
     standalone = _cleanup(standalone)
-    context = _context_words(turn, standalone)
+    # an ellipsis ("And in 2019?") already carries the earlier question's words, and the earlier
+    # answer (and the part it replaced) would pull the search back to the earlier passage
+    context = [] if elliptic else _context_words(turn, standalone)
     search = " ".join([standalone, *context])
     return Understood(
         question=question,

@@ -61,6 +61,14 @@ RETRIEVER_CHOICES = (*RETRIEVERS, "all")
     is_flag=True,
     help="--squad/--squadshifts: also ask every answerable question with its own article (product) left out of the passages, where 'not found' is the right answer.",
 )
+@click.option(
+    "--followups",
+    type=click.Choice(["train", "test"]),
+    default=None,
+    help="Evaluate follow-up questions made from SQuAD (two questions of one paragraph, the second written with a pronoun; "
+    "see docs/evaluation.md): 'train' SQuAD train articles (where the method was tuned), 'test' SQuAD dev's test articles (report). "
+    "Each follow-up is asked in conversation, alone, and written out in full.",
+)
 @click.option("--beir", "beir_dir", type=click.Path(path_type=Path), help="Evaluate on a BEIR-layout dataset folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
 @click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder holding the SQuAD files (default: $QA_BENCH_DIR, else ../shared/bench).")
 def command(
@@ -81,6 +89,7 @@ def command(
     seed: int,
     squadshifts: str | None,
     leave_out_article: bool,
+    followups: str | None,
     beir_dir: Path | None,
     bench_dir: Path | None,
 ) -> None:
@@ -94,9 +103,14 @@ def command(
     """
     from qa.errors import UsageError
 
-    modes = sum([gold is not None, squad, squadshifts is not None, beir_dir is not None])
+    modes = sum([gold is not None, squad, squadshifts is not None, beir_dir is not None, followups is not None])
     if modes != 1:
-        raise UsageError("give exactly one of GOLD, --squad, --squadshifts NAME or --beir DIR")
+        raise UsageError("give exactly one of GOLD, --squad, --squadshifts NAME, --followups SET or --beir DIR")
+    if followups is not None:
+        if corpus:
+            raise UsageError("--corpus does not apply to --followups (the benchmark is the corpus)")
+        _followups(followups, bench_dir, sample, seed, index_dir, as_json)
+        return
     if leave_out_article and not (squad or squadshifts):
         raise UsageError("--leave-out-article applies to --squad and --squadshifts only")
     public = squad or squadshifts is not None or beir_dir is not None
@@ -189,6 +203,23 @@ def _benchmark(squad, beir_dir, bench_dir, names, sample, split, seed, index_dir
         print_json(result)
         return
     render_bench(result, names, recall_ks)
+
+
+def _followups(which: str, bench_dir: Path | None, sample: int, seed: int, index_dir: Path | None, as_json: bool) -> None:
+    from qa.commands.common import build_progress
+    from qa.eval import public as B
+    from qa.eval.followups import load_followups, run_followups
+
+    bench, items = load_followups(bench_dir, which, sample=sample, seed=seed)
+    with build_progress(as_json) as progress:
+        engine = B.open_bench_engine(bench, index_dir, progress=progress, notify=None if as_json else notify)
+    with eval_progress(as_json) as progress:
+        result = run_followups(engine, items, progress=progress)
+    result["sample"] = {"set": which, "questions": sample, "seed": seed}
+    if as_json:
+        print_json(result)
+        return
+    render_followups(result)
 
 
 # ------------------------------------------------------------------ display
@@ -339,3 +370,26 @@ def reliability_table(rows: list[dict[str, Any]], title: str):  # type: ignore[n
     for r in rows:
         table.add_row(r["bin"], str(r["answers"]), str(r["right"]), _f(r["share_right"]))
     return table
+
+
+def render_followups(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out = stdout_console()
+    kinds = result["kinds"]
+    out.print(
+        f"follow-ups ({result['sample']['set']}): {plural(result['questions'], 'question')} "
+        f"(referent: q1's answer {kinds['answer']}, a name of both questions {kinds['name']})"
+    )
+    table = Table(box=None, pad_edge=False)
+    for col in ("asked", "passage hit@1", "best-answer F1", "answered right", "answered"):
+        table.add_column(col, justify="left" if col == "asked" else "right")
+    labels = {"conversation": "follow-up, in conversation", "alone": "follow-up, alone", "full": "written in full", "full_after_first": "in full, after q1"}
+    for mode, label in labels.items():
+        r = result[mode]
+        table.add_row(label, _f(r["passage_hit@1"]), f"{r['best_answer_f1']:.1f}", _f(r["answered_right"]), _f(r["answered"]))
+    out.print(table)
+    out.print(
+        f"taken as follow-ups: {result['taken_as_followup']:.3f} · pronoun filled with its referent: {result['resolved_to_mention']:.3f} · "
+        f"full questions taken as follow-ups: {result['full_taken_as_followup']:.3f} · full questions' answers unchanged after q1: {result['full_unchanged']:.3f}"
+    )
