@@ -142,6 +142,7 @@ def transcript_markdown(answers: Sequence[Answer], heading: str = "qa chat") -> 
     out = [f"# {heading}", ""]
     for a in answers:
         out += [f"## {_md_line(a.question)}", ""]
+        out += _understood_lines(a)
         if a.abstained:
             out += ["**Not found in the sources.**", ""]
         else:
@@ -161,6 +162,17 @@ def transcript_markdown(answers: Sequence[Answer], heading: str = "qa chat") -> 
             out.append(f"{i}. `{s.location}` {_md_line(s.passage.title)}: {_md_line(s.sentence)}")
         out.append("")
     return "\n".join(out)
+
+
+def _understood_lines(a: Answer) -> list[str]:
+    """Under a follow-up's question, the question it was read as and the words from earlier
+    turns: the transcript says what was answered, not only what was typed."""
+    if a.standalone_question is None:
+        return []
+    parts = [f"→ {_md_line(a.standalone_question)}"]
+    if a.context:
+        parts.append(f"(using: {', '.join(_md_line(w) for w in a.context)})")
+    return [" ".join(parts), ""]
 
 
 def _md_line(text: str | None) -> str:

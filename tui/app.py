@@ -23,6 +23,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, ListView, Static
 
+from qa.conversation import Conversation as ChatMemory
 from qa.present import citation, transcript_jsonl, transcript_markdown
 from qa.safe_text import escape_controls, plural, shown_path
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 Notify = Callable[[str], None]
 EngineFactory = Callable[[Progress, Notify], "Engine"]
+
+NEW_TOPIC = object()  # in the queue: the conversation starts afresh here
 
 STAGES = {"read": "reading documents", "embed": "embedding passages", "write": "writing the index"}
 
@@ -70,6 +73,7 @@ class QaApp(App[None]):
         Binding("f3", "copy", "Copy"),
         Binding("f4", "export('md')", "Save md"),
         Binding("f5", "export('jsonl')", "Save jsonl"),
+        Binding("ctrl+n", "new_topic", "New", tooltip="New topic: the next question does not follow the earlier ones"),  # "New topic" would crop Clear at 80 columns
         Binding("ctrl+l", "clear", "Clear"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -85,6 +89,7 @@ class QaApp(App[None]):
         min_score: float | None = None,
         watch: bool = False,
         watch_options: dict[str, Any] | None = None,
+        memory: ChatMemory | None = None,
     ) -> None:
         super().__init__()
         self.watch = watch  # keep the index current as the documents change (qa.index.watch)
@@ -97,7 +102,12 @@ class QaApp(App[None]):
         self.engine_factory = engine_factory or default_engine_factory(paths, index_dir)
         self.corpus_label = ", ".join(str(p) for p in paths) if paths else None
         self.failed: str | None = None  # why the engine could not be opened
-        self.queue: deque[tuple[str, AnswerBubble]] = deque()
+        # the earlier turns a follow-up is answered with (qa.conversation); its engine is set
+        # once the index is open, and replaced when --watch swaps in a new index
+        self.memory = memory if memory is not None else ChatMemory(engine)
+        # questions waiting for the engine, in order, and NEW_TOPIC where a new topic starts:
+        # the reset waits for the answers asked before it, so they do not leak into the new topic
+        self.queue: deque[tuple[str, AnswerBubble] | object] = deque()
         self.busy = False
         self.turns: list[AnswerBubble] = []
         self.selected: AnswerBubble | None = None
@@ -143,7 +153,7 @@ class QaApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Chat actions apply to the chat screen only (hidden from the footer elsewhere)."""
-        if action in ("focus_sources", "clear") and self.screen is not self.main_screen:
+        if action in ("focus_sources", "clear", "new_topic") and self.screen is not self.main_screen:
             return False
         return True
 
@@ -184,6 +194,7 @@ class QaApp(App[None]):
 
     def _engine_ready(self, engine: Engine) -> None:
         self.engine = engine
+        self.memory.engine = engine
         self._set_status(self._ready_status(engine))
         self._pump()
         if self.watch and self._watching is None:
@@ -237,6 +248,7 @@ class QaApp(App[None]):
 
     def _engine_swapped(self, engine: Engine, line: str) -> None:
         self.engine = engine  # answers already being computed finish on the old engine they were given
+        self.memory.engine = engine  # the conversation keeps its turns: a follow-up still follows
         self._set_status(self._ready_status(engine, line))
         self.notify(escape_controls(line), title="Index", markup=False)
         self._pump()
@@ -255,8 +267,9 @@ class QaApp(App[None]):
         self._set_status(Text(f"Could not open the index: {escape_controls(self.failed)}", style="bold red"))
         self.notify(escape_controls(self.failed), title="Index", severity="error", markup=False, timeout=10)
         while self.queue:
-            _, bubble = self.queue.popleft()
-            bubble.show_error(self.failed)
+            item = self.queue.popleft()
+            if isinstance(item, tuple):
+                item[1].show_error(self.failed)
 
     # ------------------------------------------------------------------ asking
 
@@ -280,17 +293,24 @@ class QaApp(App[None]):
         return bubble
 
     def _pump(self) -> None:
-        if self.engine is None or self.busy or not self.queue:
+        if self.busy:
             return
-        question, bubble = self.queue.popleft()
+        while self.queue and self.queue[0] is NEW_TOPIC:  # no answer is being computed: reset now
+            self.queue.popleft()
+            self.memory.reset()
+        if self.engine is None or not self.queue:
+            return
+        question, bubble = self.queue.popleft()  # type: ignore[misc]
         self.busy = True
         bubble.searching()
-        self.answer_question(self.engine, question, bubble)
+        self.answer_question(self.memory, question, bubble)
 
     @work(thread=True, exit_on_error=False, group="answers")
-    def answer_question(self, engine: Engine, question: str, bubble: AnswerBubble) -> None:
+    def answer_question(self, memory: ChatMemory, question: str, bubble: AnswerBubble) -> None:
+        """Asked through the conversation, so a follow-up is answered with the earlier turns
+        (one question at a time: `busy` keeps the turns in order)."""
         try:
-            answer = engine.ask(question, k=self.k, retriever=self.retriever, min_score=self.min_score)
+            answer = memory.ask(question, k=self.k, retriever=self.retriever, min_score=self.min_score)
         except Exception as exc:  # noqa: BLE001
             self._from_thread(self._answer_failed, bubble, exc)
         else:
@@ -379,11 +399,25 @@ class QaApp(App[None]):
         # the full path: the file lands in whatever folder the chat was started from, so say which
         self.notify(f"Exported {plural(len(answers), 'answer')} to {shown_path(path.absolute())}", markup=False, timeout=10)
 
+    def start_new_topic(self) -> None:
+        """The next question does not follow the earlier ones (after those already asked)."""
+        self.queue.append(NEW_TOPIC)
+        self._pump()
+
+    def action_new_topic(self) -> None:
+        if self.turns:
+            self.conversation.add_divider()
+        else:
+            self.notify("New topic: the next question starts afresh.", markup=False)
+        self.start_new_topic()
+        self.prompt.focus()
+
     async def action_clear(self) -> None:
         self.turns.clear()
         self.selected = None
         # pending questions stay queued but their bubbles are gone: drop them
         self.queue.clear()
+        self.start_new_topic()  # what was cleared is not followed up either
         await self.conversation.clear()
         await self.sources_panel.show(None)
         self.prompt.focus()

@@ -12,7 +12,36 @@ from qa.safe_text import printable
 
 
 def answer_text(answer: Answer) -> Text:
-    """The body of an answer bubble: answer + confidence, sentence, location, conflicts."""
+    """The body of an answer bubble: answer + confidence, sentence, location, conflicts, and
+    under a follow-up what it was understood as."""
+    text = _answer_body(answer)
+    understood = understood_text(answer)
+    if understood is not None:
+        text.append("\n")
+        text.append_text(understood)
+    return text
+
+
+def understood_text(answer: Answer) -> Text | None:
+    """How a follow-up was read: "→ the question read" and "using: the words from earlier turns".
+
+    The user sees what the reader was asked, so a wrong guess at what "she" meant shows at once
+    (and Ctrl+N starts afresh). None for a question that stood alone. The question and the words
+    come from the user and the documents: plain Text (never markup), control characters escaped.
+    """
+    if answer.standalone_question is None:
+        return None
+    text = Text(style="dim")
+    if " ".join(answer.standalone_question.split()) != " ".join(answer.question.split()):
+        text.append(f"→ {printable(answer.standalone_question)}", style="italic")
+    if answer.context:
+        if text.plain:
+            text.append("\n")
+        text.append("using: " + ", ".join(printable(w) for w in answer.context))
+    return text if text.plain else None
+
+
+def _answer_body(answer: Answer) -> Text:
     if answer.abstained:
         text = Text("Not found in the sources.", style="bold")  # no confidence mark: not a graded answer
         if answer.sources:

@@ -49,11 +49,13 @@ from qa.config import INDEX_DIR_HELP
 def command(paths: tuple[Path, ...], corpus: tuple[Path, ...], index_dir: Path | None, k: int, retriever: str, min_score: float | None, watch: bool) -> None:
     """Chat with the documents in PATH... (files or folders of .txt/.md/.pdf/.html/.docx; default: the bundled
     seeds/). The index is built on first run, with progress shown in the app; with --watch it
-    follows the documents as they change (a status line says what changed).
+    follows the documents as they change (a status line says what changed). A follow-up
+    ("When did she join?") is answered with the earlier questions; the question as it was
+    read shows under its answer.
 
     \b
     Keys: Enter ask · ↑/↓ history · F1 help · F2 sources · F3 copy answer
-          F4/F5 export .md/.jsonl · Ctrl+L clear · Ctrl+Q quit
+          F4/F5 export .md/.jsonl · Ctrl+N new topic · Ctrl+L clear · Ctrl+Q quit
     """
     from qa.errors import UsageError
     from qa.index.vectors import selected

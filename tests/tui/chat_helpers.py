@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from qa.conversation import Conversation
 from tui.app import QaApp
 from tui.widgets.conversation import AnswerBubble
 from tui.widgets.prompt import Prompt
@@ -49,6 +50,7 @@ class RecordedEngine:
         president = src("On January 10, Peru’s Attorney General", "Dina Boluarte", 1, 0.93)
         died = src("At least 60 people have died", "60", 1, 0.96)
         killed = src("In six weeks 54 people have been killed", "54", 2, 0.84)
+        became = src("The Puno region has been a center", "December 7", 1, 0.88)
         self.answers = {
             "Who is the president of Peru?": Answer(
                 "Who is the president of Peru?", "Dina Boluarte", president.sentence, 0.93, False,
@@ -59,6 +61,12 @@ class RecordedEngine:
                 "How many people died in the protests?", "60", died.sentence, 0.96, False, (died, killed),
                 (Candidate("60", 0.96, (died,)),),
                 (Candidate("60", 0.96, (died,)), Candidate("54", 0.84, (killed,))),
+            ),
+            # a follow-up (after the first question): the question it was read as shows under it
+            "When did she become president?": Answer(
+                "When did she become president?", "December 7", became.sentence, 0.88, False, (became,),
+                (Candidate("December 7", 0.88, (became,)),),
+                standalone_question="When did Dina Boluarte become president?", context=("Dina Boluarte", "Peru"),
             ),
             "What is the boiling point of mercury?": Answer(
                 "What is the boiling point of mercury?", None, None, 0.07, True,
@@ -73,13 +81,31 @@ class RecordedEngine:
         return self.answers[question]
 
 
+class RecordedMemory(Conversation):
+    """The chat's conversation answered by RecordedEngine's fixed answers (presentation only)."""
+
+    def ask(self, question: str, **options: Any) -> Any:
+        return self.engine.ask(question, **options)
+
+
+def recorded_app(engine: Any, **options: Any) -> QaApp:
+    """The chat over the seeds index with RecordedEngine's fixed answers."""
+    recorded = RecordedEngine(engine)
+    return QaApp(engine=recorded, memory=RecordedMemory(recorded), **options)
+
+
 class HeldEngine:
     """An engine whose answers wait for `release` to be set: states while an answer is computed."""
 
     def __init__(self, engine: Any, release: Any) -> None:
         self.index = engine.index
+        self.locator = engine.locator
         self._engine = engine
         self._release = release
+
+    def search_many(self, questions: Any, **options: Any) -> Any:
+        self._release.wait(30)
+        return self._engine.search_many(questions, **options)
 
     def ask(self, question: str, **options: Any) -> Any:
         self._release.wait(30)

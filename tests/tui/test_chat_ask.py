@@ -128,7 +128,7 @@ def test_answer_exception_becomes_an_error_bubble(seeds_engine):
     class Exploding:
         index = seeds_engine.index
 
-        def ask(self, question, **options):
+        def search_many(self, questions, **options):  # the chat asks through qa.conversation
             raise ValueError("boom")
 
     async def script(pilot):

@@ -114,7 +114,7 @@ def test_copy_and_export_with_answers(seeds_engine, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_export_notice_names_the_full_path_written(seeds_engine, tmp_path, monkeypatch):
     """F4 writes into the current folder; the notice says where, as a full path (issue 35)."""
-    from chat_helpers import RecordedEngine, ask, screen_text
+    from chat_helpers import ask, recorded_app, screen_text
 
     monkeypatch.chdir(tmp_path)
 
@@ -128,7 +128,7 @@ def test_export_notice_names_the_full_path_written(seeds_engine, tmp_path, monke
         await pilot.pause(0.5)  # the toast slides in
         return said, screen_text(app)
 
-    said, text = run_app(QaApp(engine=RecordedEngine(seeds_engine)), script, size=(160, 40), notifications=True)
+    said, text = run_app(recorded_app(seeds_engine), script, size=(160, 40), notifications=True)
     (written,) = list(tmp_path.glob("qa-chat-*.md"))
     notice = next(m for m in said if m.startswith("Exported"))
     assert str(written.absolute()) in notice and written.is_file()

@@ -1,4 +1,4 @@
-"""SVG snapshots of the chat at 80×24: empty, loading, answered, conflict, not found.
+"""SVG snapshots of the chat at 80×24: empty, loading, answered, conflict, not found, follow-up.
 
 Regenerate with `pytest tests/tui/test_chat_snapshots.py --snapshot-update` and look at the
 report. The answered states use fixed answers over the real seeds index (RecordedEngine):
@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from chat_helpers import RecordedEngine, ask, no_blink, screen_text, wait_for
+from chat_helpers import ask, no_blink, recorded_app, screen_text, wait_for
 
 from tui.app import QaApp
 
@@ -57,17 +57,30 @@ def test_loading_with_a_queued_question(snap_compare, gate):
 
 @pytest.mark.slow
 def test_answered(snap_compare, seeds_engine):
-    assert snap_compare(QaApp(engine=RecordedEngine(seeds_engine)), run_before=_asking("Who is the president of Peru?"))
+    assert snap_compare(recorded_app(seeds_engine), run_before=_asking("Who is the president of Peru?"))
 
 
 @pytest.mark.slow
 def test_conflict(snap_compare, seeds_engine):
-    assert snap_compare(QaApp(engine=RecordedEngine(seeds_engine)), run_before=_asking("How many people died in the protests?"))
+    assert snap_compare(recorded_app(seeds_engine), run_before=_asking("How many people died in the protests?"))
 
 
 @pytest.mark.slow
 def test_not_found(snap_compare, seeds_engine):
-    assert snap_compare(QaApp(engine=RecordedEngine(seeds_engine)), run_before=_asking("What is the boiling point of mercury?"))
+    assert snap_compare(recorded_app(seeds_engine), run_before=_asking("What is the boiling point of mercury?"))
+
+
+@pytest.mark.slow
+def test_follow_up(snap_compare, seeds_engine):
+    """Under a follow-up's answer: the question as it was read and the words from earlier turns."""
+
+    async def run_before(pilot):
+        await no_blink(pilot)
+        await ask(pilot, "Who is the president of Peru?")
+        await ask(pilot, "When did she become president?")
+        await pilot.pause()
+
+    assert snap_compare(recorded_app(seeds_engine), run_before=run_before)
 
 
 def _status_reads(fragment: str):

@@ -96,7 +96,7 @@ def test_escape_from_a_source_and_its_article_returns_to_the_question_box(seeds_
     """F2, Enter on a source (its article opens), Escape: the question box has the focus again,
     so a question typed next is asked (it was lost: the focus stayed on the sources list, which
     ignores typing and Escape, and only Tab brought the cursor back)."""
-    from chat_helpers import RecordedEngine
+    from chat_helpers import recorded_app
 
     from tui.widgets.prompt import Prompt
 
@@ -119,7 +119,7 @@ def test_escape_from_a_source_and_its_article_returns_to_the_question_box(seeds_
         await wait_for(pilot, lambda: len(app.turns) == 2 and app.turns[-1].answer is not None, timeout=10)
         return on_list, after_list_escape, after_article_escape, [b.question for b in app.turns], screen_text(app)
 
-    on_list, after_list, after_article, asked, text = run_app(QaApp(engine=RecordedEngine(seeds_engine)), script, size=(100, 40))
+    on_list, after_list, after_article, asked, text = run_app(recorded_app(seeds_engine), script, size=(100, 40))
     assert on_list == "sources-list"
     assert after_list, "Escape on the sources list goes back to the question box"
     assert after_article, "Escape from an article goes back to the question box"

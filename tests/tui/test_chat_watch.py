@@ -37,6 +37,11 @@ def test_chat_watch_swaps_in_the_updated_index(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: app.engine is not first, timeout=60)
         await wait_for(pilot, lambda: "index updated" in screen_text(app), timeout=10)
         assert "documents changed: 1 added" in screen_text(app)
+        # the conversation keeps its turns and asks the new index: a follow-up still follows
+        assert app.memory.engine is app.engine
+        assert [t.question for t in app.memory.turns] == ["What do llamas carry to the Cusco market?"]
+        follow_up = await ask(pilot, "And on which day?")
+        assert follow_up.answer is not None and follow_up.answer.standalone_question is not None
 
         after = await ask(pilot, "What do llamas carry to the Cusco market?")
         assert after.answer is not None

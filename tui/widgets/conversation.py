@@ -23,6 +23,7 @@ WELCOME = (
     "Answers are the documents' own words, with the file and lines they come from.\n"
     "↑/↓ recall earlier questions · F1 help"
 )
+NEW_TOPIC = "── new topic ──"  # the questions below do not follow the ones above
 
 
 class QuestionBubble(Static):
@@ -74,6 +75,13 @@ class AnswerBubble(Static, can_focus=True):
             self.post_message(self.Selected(self))
 
 
+class TopicDivider(Static):
+    """Between topics: the questions below it are not read as following the ones above."""
+
+    def __init__(self) -> None:
+        super().__init__(Text(NEW_TOPIC), classes="topic")
+
+
 class Conversation(VerticalScroll):
     """The scrolling list of turns."""
 
@@ -108,6 +116,13 @@ class Conversation(VerticalScroll):
         room = self.scrollable_content_region.height
         fits = question is bubble or question.outer_size.height + self.ANSWER_ROOM <= room
         self.scroll_to_widget(question if fits else bubble, animate=False, top=True)
+
+    def add_divider(self) -> None:
+        """Mark where a new topic starts (once: a second Ctrl+N adds nothing)."""
+        if self.children and isinstance(self.children[-1], TopicDivider):
+            return
+        self.mount(TopicDivider())
+        self.call_after_refresh(self.scroll_end, animate=False)
 
     def select(self, bubble: AnswerBubble) -> None:
         for other in self.query(AnswerBubble):

@@ -18,7 +18,8 @@ KEYS = [
     ("F2", "focus the sources list"),
     ("F3", "copy the selected answer with its citation"),
     ("F4 / F5", "export the conversation to Markdown / JSONL in the current folder (the notice shows its path)"),
-    ("Ctrl+L", "clear the conversation"),
+    ("Ctrl+N", "new topic: the next question does not follow the earlier ones"),
+    ("Ctrl+L", "clear the conversation (and start a new topic)"),
     ("Escape", "close the help; from the sources or an article: back to the question"),
     ("Ctrl+Q", "quit"),
 ]
@@ -29,7 +30,9 @@ MARKS = (
     "it was measured on, a high answer was right at least 8 times in 10, a medium one 2 in 3, a low one less "
     "often. \"Not found in the sources\" means no "
     "excerpt answered well enough; the closest ones are listed. \"Sources disagree\" lists each answer "
-    "the sources give, with where each stands. Click an answer to see its sources."
+    "the sources give, with where each stands. Click an answer to see its sources. A follow-up "
+    "(\"When did she join?\") is answered with the earlier questions: under its answer, → shows the "
+    "question as it was read and \"using:\" the words taken from earlier turns; Ctrl+N starts a new topic."
 )
 
 
