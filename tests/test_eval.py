@@ -41,6 +41,57 @@ def test_gold_loader_reports_the_bad_line(tmp_path: Path) -> None:
         load_gold(path)
 
 
+def test_gold_conversation_rows_are_kept_apart(tmp_path: Path) -> None:
+    """Rows naming a conversation are its turns (file order), never among the items the
+    existing metrics average; a conversation of one row is just its first turn."""
+    rows = [
+        {"id": "a", "question": "How high is Misti?", "answers": ["5,822 metres"]},
+        {"id": "k1", "conversation": "k", "question": "Who founded the herd?", "answers": ["Ana Ruiz"]},
+        {"id": "solo", "conversation": "s", "turn": 1, "question": "Where is Puno?", "answers": []},
+        {"id": "k2", "conversation": "k", "turn": 2, "question": "When?", "full": "When was the herd founded?", "answers": []},
+        {"id": "b", "question": "How many alpacas?", "answers": ["340"]},
+    ]
+    gold = load_gold(_write(tmp_path / "g.jsonl", rows))
+    assert [it.id for it in gold.items] == ["a", "b"]
+    assert [[(t.item.id, t.turn, t.full, t.followup) for t in c] for c in gold.conversations()] == [
+        [("k1", 1, "Who founded the herd?", False), ("k2", 2, "When was the herd founded?", True)],
+        [("solo", 1, "Where is Puno?", False)],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"id": "x", "conversation": 7, "question": "Q?", "answers": []}, r":2: 'conversation' must be a non-empty string \(the conversation's id\), not int"),
+        ({"id": "x", "conversation": " ", "question": "Q?", "answers": []}, r":2: 'conversation' must be a non-empty string"),
+        ({"id": "x", "conversation": "k", "question": " ", "full": "Q?", "answers": []}, r":2: 'question' is empty"),
+        ({"id": "x", "conversation": "k", "question": "Why?", "answers": []}, r":2: missing 'full'"),
+        ({"id": "x", "conversation": "k", "question": "Why?", "full": "", "answers": []}, r":2: 'full' is empty"),
+        ({"id": "x", "conversation": "k", "turn": 3, "question": "Why?", "full": "Why Q?", "answers": []}, r":2: 'turn' is 3 but this is question 2 of conversation 'k'"),
+        ({"id": "k1", "conversation": "j", "question": "Q?", "answers": []}, r":2: duplicate id 'k1' \(first on line 1\)"),
+    ],
+)
+def test_malformed_conversation_rows_are_refused(tmp_path: Path, row: dict[str, object], message: str) -> None:
+    first = {"id": "k1", "conversation": "k", "question": "Who founded the herd?", "answers": []}
+    with pytest.raises(UsageError, match=message):
+        load_gold(_write(tmp_path / "g.jsonl", [first, row]))
+
+
+def test_cli_conversation_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = _write(tmp_path / "bad.jsonl", [{"id": "1", "conversation": ["k"], "question": "Q?", "answers": []}])
+    plain = _write(tmp_path / "plain.jsonl", [{"id": "1", "question": "Q?", "answers": []}])
+    for argv, expected in (
+        (["eval", str(bad)], "bad.jsonl:1: 'conversation' must be a non-empty string"),
+        (["eval", str(plain), "--conversations"], "holds no conversations"),
+        (["eval", str(plain), "--conversations", "--no-answers"], "--conversations measures answers"),
+        (["eval", "--beir", str(tmp_path), "--conversations"], "--conversations applies to a GOLD file only"),
+    ):
+        assert run(argv) == 2
+        err = capsys.readouterr().err
+        assert expected in err, argv
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_gold_units_from_evidence_all(tmp_path: Path) -> None:
     row = {
         "id": "c1", "question": "How many died?", "answers": ["18", "17"], "type": "conflict",
@@ -229,3 +280,47 @@ def test_eval_cli_on_the_small_corpus(tmp_path: Path, capsys: pytest.CaptureFixt
     assert run(["eval", str(gold), "-c", str(corpus), "--index-dir", str(index_dir), "--no-answers"]) == 0
     out = capsys.readouterr().out
     assert "Retrieval" in out and "recall@1" in out and "By type" in out and "paraphrase" in out
+
+
+@pytest.mark.slow
+def test_eval_conversations_on_the_small_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--conversations: the follow-ups asked three ways and the other questions asked as one
+    conversation, in the tables and in --json."""
+    corpus = write_corpus(tmp_path / "corpus")
+    gold = _write(
+        tmp_path / "gold.jsonl",
+        [
+            {"id": "herd", "question": "How many animals did the alpaca herd in Puno count?", "answers": ["340"], "evidence": "A herd in Puno counted 340 animals in 2021.", "doc": "alpaca.txt"},
+            {"id": "summit", "question": "How tall is the Misti volcano?", "answers": ["5,822 metres"], "evidence": "Its summit stands 5,822 metres above sea level.", "doc": "volcano.md"},
+            {"id": "off", "question": "Who painted the Mona Lisa?", "answers": []},
+            {"id": "v1", "conversation": "v", "question": "How tall is the Misti volcano?", "answers": ["5,822 metres"], "evidence": "Its summit stands 5,822 metres above sea level.", "doc": "volcano.md"},
+            {"id": "v2", "conversation": "v", "question": "When did it last erupt?", "full": "When did the Misti volcano last erupt?", "answers": ["1985"], "evidence": "The last eruption happened in 1985", "doc": "volcano.md"},
+            {"id": "v3", "conversation": "v", "question": "Who climbed it first?", "full": "Who first climbed the Misti volcano?", "answers": []},
+        ],
+    )
+    index_dir = tmp_path / "index"
+    assert run(["index", str(corpus), "--index-dir", str(index_dir), "--quiet"]) == 0
+    capsys.readouterr()
+    base = ["eval", str(gold), "-c", str(corpus), "--index-dir", str(index_dir)]
+    assert run([*base, "--json"]) == 0
+    captured = capsys.readouterr()
+    plain = json.loads(captured.out)["retrievers"]["hybrid"]
+    assert plain["questions"] == 3 and "conversations" not in plain  # the turns stay out of the existing numbers
+    assert "1 conversation (3 turns), not in these numbers: --conversations measures them" in captured.err
+    assert run([*base, "--json", "--conversations"]) == 0
+    result = json.loads(capsys.readouterr().out)["retrievers"]["hybrid"]
+    assert {k: result[k] for k in ("questions", "retrieval", "answers")} == {k: plain[k] for k in ("questions", "retrieval", "answers")}
+    fu = result["conversations"]["followups"]
+    assert (fu["conversations"], fu["followups"], fu["answerable"]) == (1, 2, 1)
+    for way in ("conversation", "alone", "full"):
+        assert [q["id"] for q in fu["ways"][way]["per_question"]] == ["v2", "v3"]
+    # one document per topic: the question written out finds its evidence first
+    assert fu["ways"]["full"]["evidence@1"] == 1.0
+    assert fu["ways"]["conversation"]["read_as"][0] is not None  # "it" was read with the volcano filled in
+    su = result["conversations"]["standalone_unchanged"]
+    assert su["questions"] == 3 and su["identical"] + len(su["changed"]) == 3
+    assert su["share_identical"] == 1.0, su["changed"]  # three questions that stand alone
+    assert run([*base, "--conversations"]) == 0
+    out = capsys.readouterr().out
+    assert "Follow-up questions: 2 follow-ups in 1 conversation" in out and "in conversation" in out
+    assert "Standalone unchanged: the 3 other questions asked as one conversation vs one by one: 3/3" in out

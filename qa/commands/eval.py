@@ -32,6 +32,12 @@ RETRIEVER_CHOICES = (*RETRIEVERS, "all")
 @click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a TREC run file (one per retriever with 'all': FILE.<retriever>).")
 @click.option("--qrels", "qrels_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the matching TREC qrels file.")
 @click.option("--no-answers", is_flag=True, help="Retrieval metrics only (skip the answer layer).")
+@click.option(
+    "--conversations",
+    is_flag=True,
+    help="Also measure GOLD's conversations (rows with 'conversation'): each follow-up asked in its conversation, "
+    "alone as typed and written out in full; and GOLD's other questions asked as one long conversation vs one by one.",
+)
 @click.option("--failures", "show_failures", type=click.IntRange(min=0), default=20, show_default=True, help="How many failures to list in the tables.")
 @click.option("--squad", is_flag=True, help="Evaluate on SQuAD dev's test articles (their paragraphs as the corpus): open retrieval and reading with the gold paragraph.")
 @click.option(
@@ -81,6 +87,7 @@ def command(
     run_file: Path | None,
     qrels_file: Path | None,
     no_answers: bool,
+    conversations: bool,
     show_failures: int,
     squad: bool,
     squad_version: str,
@@ -113,6 +120,10 @@ def command(
         return
     if leave_out_article and not (squad or squadshifts):
         raise UsageError("--leave-out-article applies to --squad and --squadshifts only")
+    if conversations and gold is None:
+        raise UsageError("--conversations applies to a GOLD file only")
+    if conversations and no_answers:
+        raise UsageError("--conversations measures answers: it cannot be combined with --no-answers")
     public = squad or squadshifts is not None or beir_dir is not None
     several = (retriever in (None, "all")) if public else retriever == "all"
     inputs = [("gold set", gold)] if gold is not None else []
@@ -130,10 +141,22 @@ def command(
 
     assert gold is not None
     gold_set = load_gold(gold)
+    if conversations and not gold_set.turns:
+        raise UsageError(f"{gold} holds no conversations (rows with a 'conversation' id) for --conversations to measure")
     names = list(RETRIEVERS) if retriever == "all" else [retriever or "hybrid"]
     engine = open_engine(corpus, index_dir, quiet=as_json)
     with eval_progress(as_json) as progress:
         result = evaluate(engine, gold_set, names, k=k, answers=not no_answers, progress=progress)
+        if conversations:
+            from qa.eval.gold_conversations import evaluate_conversations
+
+            for name in names:
+                result["retrievers"][name]["conversations"] = evaluate_conversations(engine, gold_set, name, progress)
+    if gold_set.turns and not conversations:
+        result["notes"].append(
+            f"note: {gold} also holds {plural(len(gold_set.conversations()), 'conversation')} ({len(gold_set.turns)} turns), "
+            "not in these numbers: --conversations measures them"
+        )
     for name in names:
         rankings = result["retrievers"][name].pop("_rankings")
         if run_file:
@@ -281,6 +304,8 @@ def render_gold(result: dict[str, Any], names: list[str], show_failures: int) ->
             table.add_row(f"abstention {key}", *[_f(result["retrievers"][n]["answers"]["abstention"][key]) for n in names])
         out.print(table)
     out.print(by_type_table(result, names))
+    if "conversations" in first:
+        render_conversations(result, names)
     for name in names:
         r = result["retrievers"][name]
         fails = r["failures"]
@@ -294,6 +319,40 @@ def render_gold(result: dict[str, Any], names: list[str], show_failures: int) ->
                 rank = "–" if f["evidence_rank"] is None else str(f["evidence_rank"])
                 table.add_row(*(Text(str(x)) for x in (f["id"], f["type"], f["question"], expected, got, rank, f["reason"])))
             out.print(table)
+
+
+def render_conversations(result: dict[str, Any], names: list[str]) -> None:
+    """The follow-up section: each way of asking the follow-ups, then the standalone-unchanged share."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from qa.eval.gold_conversations import WAYS
+
+    out = stdout_console()
+    labels = {"conversation": "in conversation", "alone": "alone, as typed", "full": "alone, written out"}
+    for name in names:
+        conv = result["retrievers"][name]["conversations"]
+        fu = conv["followups"]
+        suffix = f" ({name})" if len(names) > 1 else ""
+        table = Table(
+            title=f"Follow-up questions{suffix}: {plural(fu['followups'], 'follow-up')} in {plural(fu['conversations'], 'conversation')} "
+            f"({fu['answerable']} answerable, {fu['followups'] - fu['answerable']} not in the sources)",
+            title_justify="left",
+        )
+        table.add_column("metric")
+        for way in WAYS:
+            table.add_column(labels[way], justify="right")
+        for key, label in (("evidence@1", "evidence@1"), ("hit@1", "answer hit@1"), ("exact_match", "exact match"), ("f1", "token F1"), ("abstained_unanswerable", "abstained, not in sources")):
+            table.add_row(label, *[_f(fu["ways"][w][key]) for w in WAYS])
+        out.print(table)
+        su = conv["standalone_unchanged"]
+        out.print(Text(
+            f"Standalone unchanged{suffix}: the {su['questions']} other questions asked as one conversation vs one by one: "
+            f"{su['identical']}/{su['questions']} answers identical ({su['share_identical']:.3f}); "
+            f"{su['read_as_followups']} read as follow-ups"
+        ))
+        for c in su["changed"]:
+            out.print(Text(f"  {c['id']}: {c['question']} → alone {c['alone']!r}, in conversation {c['in_conversation']!r}"))
 
 
 def by_type_table(result: dict[str, Any], names: list[str]):  # type: ignore[no-untyped-def]

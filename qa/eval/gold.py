@@ -9,6 +9,14 @@ One JSON object a line:
     type          str, optional   a free label for per-type breakdowns (default "untyped")
     evidence_all  [{doc, evidence, answer}], optional   every source that answers, when several do
 
+A row that names a `conversation` is a turn of a conversation (the follow-up section, kept
+apart from the questions above: `GoldSet.turns`, never in `GoldSet.items`):
+    conversation  str             the conversation's id; its rows, in file order, are its turns
+    turn          int, optional   the turn's place (1 = the first question); checked against the file order
+    full          str             the question written out in full, standalone (required after the first turn;
+                                  the first turn's defaults to its question)
+    plus id, question, answers, evidence, doc, type as above.
+
 Relevance (documented in docs/evaluation.md). Texts are compared with whitespace collapsed
 (no-break spaces and invisible characters included) and case folded. Each question has one
 or more *evidence units*: the `evidence` (with `doc`) and each `evidence_all` item. A passage
@@ -85,10 +93,32 @@ class GoldItem:
         return tuple(units)
 
 
+@dataclass(frozen=True)
+class GoldTurn:
+    """One turn of a gold conversation: the question as typed (in `item`) and written out in full."""
+
+    item: GoldItem
+    conversation: str
+    turn: int  # 1 = the conversation's first question
+    full: str
+
+    @property
+    def followup(self) -> bool:
+        return self.turn > 1
+
+
 @dataclass
 class GoldSet:
     path: Path
     items: list[GoldItem] = field(default_factory=list)
+    turns: list[GoldTurn] = field(default_factory=list)  # the follow-up section, apart from `items`
+
+    def conversations(self) -> list[list[GoldTurn]]:
+        """The turns grouped by conversation (first seen first), each in order."""
+        groups: dict[str, list[GoldTurn]] = {}
+        for t in self.turns:
+            groups.setdefault(t.conversation, []).append(t)
+        return list(groups.values())
 
 
 # ------------------------------------------------------------------ loading
@@ -151,6 +181,22 @@ def parse_item(obj: Any, path: Path, line: int) -> GoldItem:
     )
 
 
+def parse_turn(obj: dict[str, Any], path: Path, line: int, place: int) -> GoldTurn:
+    """A conversation row, checked; `place` is its place among its conversation's rows so far (1 = first)."""
+    conversation = obj.get("conversation")
+    if not isinstance(conversation, str) or not conversation.strip():
+        got = type(conversation).__name__ if not isinstance(conversation, str) else "an empty string"
+        raise _err(path, line, f"'conversation' must be a non-empty string (the conversation's id), not {got}")
+    item = parse_item(obj, path, line)
+    turn = obj.get("turn", place)
+    if isinstance(turn, bool) or not isinstance(turn, int) or turn != place:
+        raise _err(path, line, f"'turn' is {turn!r} but this is question {place} of conversation {conversation!r} in the file")
+    full = _str(obj, "full", path, line, required=place > 1)
+    if full is not None and not full.strip():
+        raise _err(path, line, "'full' is empty")
+    return GoldTurn(item, conversation.strip(), place, full or item.question)
+
+
 def load_gold(path: str | Path) -> GoldSet:
     """Read and validate a gold JSONL file (blank lines allowed; ids unique)."""
     path = Path(path)
@@ -174,12 +220,20 @@ def load_gold(path: str | Path) -> GoldSet:
         except ValueError as exc:
             msg = getattr(exc, "msg", str(exc))
             raise _err(path, n, f"not valid JSON ({msg})") from None
-        item = parse_item(obj, path, n)
+        if isinstance(obj, dict) and "conversation" in obj:
+            name = obj["conversation"].strip() if isinstance(obj["conversation"], str) else None
+            turn = parse_turn(obj, path, n, 1 + sum(t.conversation == name for t in gold.turns))
+            item = turn.item
+        else:
+            turn, item = None, parse_item(obj, path, n)
         if item.id in seen:
             raise _err(path, n, f"duplicate id {item.id!r} (first on line {seen[item.id]})")
         seen[item.id] = n
-        gold.items.append(item)
-    if not gold.items:
+        if turn is not None:
+            gold.turns.append(turn)
+        else:
+            gold.items.append(item)
+    if not gold.items and not gold.turns:
         raise UsageError(f"{path}: no questions in the gold file")
     return gold
 
