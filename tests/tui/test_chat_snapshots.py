@@ -31,6 +31,18 @@ def _blocked(gate: threading.Event):
     return factory
 
 
+async def settled(pilot) -> None:
+    """Until the chat's scroll position holds for three frames: the turn is scrolled into view
+    after a refresh (call_after_refresh), which a fast machine can leave out of the frame."""
+    chat = pilot.app.query_one("Conversation")
+    seen: list[float] = []
+    for _ in range(100):
+        await pilot.pause(0.02)
+        seen.append(chat.scroll_y)
+        if len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]:
+            return
+
+
 def _asking(question: str):
     async def run_before(pilot):
         await no_blink(pilot)
@@ -77,8 +89,9 @@ def test_follow_up(snap_compare, seeds_engine):
     async def run_before(pilot):
         await no_blink(pilot)
         await ask(pilot, "Who is the president of Peru?")
+        await settled(pilot)
         await ask(pilot, "When did she become president?")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(recorded_app(seeds_engine), run_before=run_before)
 
