@@ -290,7 +290,43 @@ def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: 
     out["reader"] = timed(lambda q: r.read(q, passages[q]))
     ask_p50, read_p50 = out["ask"]["hybrid"]["p50_ms"], out["reader"]["p50_ms"]
     out["reader_share"] = round(read_p50 / ask_p50, 3) if ask_p50 and read_p50 is not None else None
+    out["followup"] = measure_followups(index, encoder, questions, warmup)
+    fu_p50 = out["followup"]["p50_ms"]
+    out["followup_extra_ms"] = round(fu_p50 - ask_p50, 3) if fu_p50 is not None and ask_p50 is not None else None
     return out
+
+
+# Follow-ups that point back to whatever was asked before (a pronoun, "that", a bare question
+# word): general, so any bench question can be the earlier turn.
+FOLLOWUPS = ("When did it happen?", "Where did that happen?", "Who did it?", "Why?", "How many were there?")
+
+
+def followup_pairs(questions: Sequence[str]) -> list[tuple[str, str]]:
+    """(earlier question, follow-up) for each question: the question, then a follow-up on it."""
+    return [(q, FOLLOWUPS[i % len(FOLLOWUPS)]) for i, q in enumerate(questions)]
+
+
+def measure_followups(index: Any, encoder: Any, questions: Sequence[str], warmup: int = 5) -> dict[str, Any]:
+    """hybrid ask p50/p95 of a follow-up asked after one earlier turn (qa.conversation), the earlier
+    turn untimed: beside the plain ask p50 it is what following the conversation costs (reading
+    the turn, the longer search text). `read_as_followups`: the share taken as follow-ups."""
+    from qa.answers.retrieve import Searcher
+    from qa.conversation import Conversation
+    from qa.engine import Engine
+
+    engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+    times, followed = [], 0
+    pairs = followup_pairs(questions)
+    for n, (earlier, follow) in enumerate(pairs):
+        conversation = Conversation(engine)
+        conversation.ask(earlier, k=5)
+        started = time.perf_counter()
+        answer = conversation.ask(follow, k=5)
+        seconds = time.perf_counter() - started
+        if n >= warmup:
+            times.append(seconds)
+            followed += answer.standalone_question is not None
+    return {**percentiles(times), "read_as_followups": round(followed / len(times), 3) if times else None}
 
 
 def measure_cli(index_dir: Path, backend: str, question: str, repeats: int) -> dict[str, Any]:
@@ -555,6 +591,7 @@ TARGETS = {
     "cold_ask_seconds": 2.0,
     "ask_p50_ms": 50.0,
     "ask_p95_ms": 150.0,
+    "followup_extra_ms": 10.0,  # a follow-up's ask p50 minus the plain ask p50 (issue 34)
     "warm_build_vs_encoding": 1.2,
     "encode_vs_bare": 0.9,
     "recall_at_10": 0.95,
@@ -578,6 +615,8 @@ def target_checks(result: dict[str, Any]) -> list[dict[str, Any]]:
     ask = (result.get("latency", {}).get("ask") or {}).get("hybrid")
     add("ask hybrid p50 ms", ask and ask["p50_ms"], TARGETS["ask_p50_ms"])
     add("ask hybrid p95 ms", ask and ask["p95_ms"], TARGETS["ask_p95_ms"])
+    if "followup_extra_ms" in result.get("latency", {}):
+        add("follow-up ask p50 − ask p50 ms", result["latency"]["followup_extra_ms"], TARGETS["followup_extra_ms"])
     idx = result.get("index", {})
     add("warm build / pure encoding", idx.get("warm_vs_pure_encoding"), TARGETS["warm_build_vs_encoding"])
     add("Encoder.encode / bare model", result.get("encoder", {}).get("encode_vs_bare"), TARGETS["encode_vs_bare"], True)
