@@ -267,3 +267,9 @@ def test_resume_of_a_csv_without_conversation_columns_is_refused_and_writes_noth
     code, err = _batch(idx, _jsonl(tmp_path / "q.jsonl", talk), out, capsys, "--resume")
     assert code == 2 and "no 'conversation' columns" in err and err.count("\n") == 1, err
     assert out.read_bytes() == before
+
+
+def test_help_says_what_a_conversation_may_be(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli(["batch", "--help"], capsys)
+    text = " ".join(out.split())
+    assert code == 0 and "'conversation'" in text and "a number" in text and "standalone_question" in text

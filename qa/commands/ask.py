@@ -39,8 +39,8 @@ def answer_options(f: Any) -> Any:
     multiple=True,
     metavar="EARLIER",
     help="An earlier question of the conversation, asked first (repeat for several, oldest first), so that "
-    "QUESTION may follow it: --after 'Who heads research?' 'When did she join?'. The answer then shows the "
-    "question as it was understood and the words taken from the earlier turns.",
+    "QUESTION may follow it: qa ask 'When did she join?' --after 'Who heads research?'. The answer then shows "
+    "the question as it was understood and the words taken from the earlier turns.",
 )
 @retrieval_options(default_k=5)
 @answer_options

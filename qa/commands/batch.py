@@ -505,11 +505,12 @@ def command(
     and optional 'id'; .csv: a 'question' column, optional 'id') into --out (.jsonl or .csv),
     one row per question in input order.
 
-    \b
-    Conversations: rows with the same 'conversation' (a JSONL field — a string, or a number
-    kept as JSON writes it — or a CSV column) are answered in file order, each follow-up
-    ("When did she join?") with the earlier rows of its conversation as context; the output
-    gives the question as it was understood (standalone_question). Rows without one stand alone.
+    Conversations: rows with the same 'conversation' (a JSONL field or a CSV column) are
+    answered in file order, each follow-up ("When did she join?") with the earlier rows of its
+    conversation as context; each row gives the question as it was understood
+    (standalone_question). In JSONL a conversation is a string, or a number (scripts number
+    their conversations; kept as JSON writes it, so 1 and "1" are one); an object, a list or
+    true/false is an error in that row. Rows without one stand alone, answered as before.
     """
     check_out_path(questions, out, resume)
     rows, renamed = unique_ids(read_questions(questions))
