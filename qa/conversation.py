@@ -22,6 +22,12 @@ from qa.records import Answer, Hit
 MAX_TURNS = 4  # earlier turns kept (a referent is looked for in the last two)
 
 
+def doc_id_of(passage_id: str) -> str:
+    """The document a passage id ("<doc_id>:<n>", qa.documents.chunk) belongs to: what a turn
+    written out as its top source's passage id (`qa batch` output) is rebuilt with."""
+    return passage_id.rsplit(":", 1)[0]
+
+
 def turn_of(understood: Understood, answer: Answer) -> Turn:
     top = answer.sources[0] if answer.sources and not answer.abstained else None
     return Turn(

@@ -62,6 +62,37 @@ def test_target_checks_mark_met_and_unmet():
     assert by_name["ask hybrid p50 ms"] is None
 
 
+def test_bench_followups_point_back_to_the_question_before():
+    """Each measured follow-up is taken as one (else the report would time plain questions)."""
+    from qa.answers.followup import Turn, understand
+
+    earlier = ["Who won the election in Peru?", "What about the river that flooded the lower town?", "How many people died in the protests?"]
+    pairs = bench.followup_pairs(earlier * 2)
+    assert [e for e, _ in pairs] == earlier * 2 and {f for _, f in pairs} == set(bench.FOLLOWUPS)
+    for e, f in pairs:
+        u = understand(f, [Turn(question=e, standalone=e, answer="Lima", doc_id="a.txt#1")])
+        assert u.depends and u.standalone != f, (e, f, u)
+
+
+def test_target_checks_read_the_followup_growth():
+    rows = bench.target_checks({"latency": {"ask": {"hybrid": {"p50_ms": 80.0, "p95_ms": 90.0}}, "followup_extra_ms": 12.5}})
+    (row,) = [r for r in rows if r["target"].startswith("follow-up")]
+    assert row["value"] == 12.5 and row["limit"] == 10.0 and row["met"] is False
+
+
+def test_measure_followups_on_a_small_index(tmp_path: Path):
+    from conftest import write_corpus
+
+    from qa.config import IndexSettings, default_settings
+    from qa.index.encoders import load_encoder
+    from qa.index.folder import build_index
+
+    index = build_index([write_corpus(tmp_path / "c")], tmp_path / "idx", IndexSettings())
+    out = bench.measure_followups(index, load_encoder(default_settings().backend), ["Where is Misti?", "How often is alpaca fleece sheared?"] * 4, warmup=2)
+    assert out["n"] == out["plain"]["n"] == 6 and 0 < out["p50_ms"] <= out["p95_ms"] and 0 < out["plain"]["p50_ms"]
+    assert out["read_as_followups"] == 1.0
+
+
 @pytest.mark.slow
 def test_quick_bench_json_has_every_measurement(tmp_path: Path):
     proc = subprocess.run(
@@ -92,6 +123,9 @@ def test_quick_bench_json_has_every_measurement(tmp_path: Path):
     assert lat["ask"], "the answer layer (the reader) is always there: ask latency is measured"
     for a in lat["ask"].values():
         assert a is not None and a["n"] >= 1 and 0 < a["p50_ms"] <= a["p95_ms"]
+    fu = lat["followup"]
+    assert fu["n"] == lat["ask"]["hybrid"]["n"] and 0 < fu["p50_ms"] <= fu["p95_ms"] and fu["read_as_followups"] == 1.0
+    assert fu["plain"]["n"] == fu["n"] and lat["followup_extra_ms"] == pytest.approx(fu["p50_ms"] - fu["plain"]["p50_ms"], abs=1e-3)
 
     cli = r["cli"]
     assert cli["help_seconds"] > 0 and cli["cold_error"] is None and cli["cold_seconds"] > 0
@@ -107,7 +141,7 @@ def test_quick_bench_json_has_every_measurement(tmp_path: Path):
     (bm25_row,) = r["scale_bm25"]
     assert bm25_row["passages"] == dense_row["passages"] and bm25_row["index_bytes"] > 0
 
-    assert {t["target"] for t in r["targets"]} >= {"qa --help seconds", "warm build / pure encoding"}
+    assert {t["target"] for t in r["targets"]} >= {"qa --help seconds", "warm build / pure encoding", "follow-up ask p50 − ask p50 ms"}
     assert not list((tmp_path / "work").glob("seeds-cold"))  # the cold build's copy is removed
 
     from qa.commands.bench import render

@@ -33,12 +33,22 @@ def answer_options(f: Any) -> Any:
 
 @click.command("ask")
 @click.argument("question")
+@click.option(
+    "--after",
+    "after",
+    multiple=True,
+    metavar="EARLIER",
+    help="An earlier question of the conversation, asked first (repeat for several, oldest first), so that "
+    "QUESTION may follow it: qa ask 'When did she join?' --after 'Who heads research?'. The answer then shows "
+    "the question as it was understood and the words taken from the earlier turns.",
+)
 @retrieval_options(default_k=5)
 @answer_options
 @corpus_options
 @json_option
 def command(
     question: str,
+    after: tuple[str, ...],
     k: int,
     retriever: str,
     min_score: float | None,
@@ -48,19 +58,44 @@ def command(
     as_json: bool,
 ) -> None:
     """Answer QUESTION with the words of the sources: the answer, its confidence and where
-    it stands (file, article, lines). Says "Not found in the sources." when they do not answer."""
+    it stands (file, article, lines). Says "Not found in the sources." when they do not answer.
+
+    With --after, QUESTION is a follow-up: the earlier questions are asked first, in order, as
+    the turns of one conversation (their answers are not shown), and QUESTION is read with
+    them ("When did she join?" → "When did Priya Raman join the company?")."""
     from qa.answers.retrieve import check_question
 
     from qa.answers.answer import reader
 
     question = check_question(question)
+    earlier = [_earlier(q) for q in after]
     reader()  # a missing or damaged reader model is one line now, not after a first-run index build
     engine = open_engine(corpus, index_dir, quiet=as_json)
-    answer = engine.ask(question, k=k, retriever=retriever, min_score=min_score, answers=answers)
+    options = {"k": k, "retriever": retriever, "min_score": min_score, "answers": answers}
+    if earlier:
+        from qa.conversation import Conversation
+
+        conversation = Conversation(engine)
+        for q in earlier:
+            conversation.ask(q, **options)
+        answer = conversation.ask(question, **options)
+    else:
+        answer = engine.ask(question, **options)
     if as_json:
         print_json(answer.to_json())
         return
     render_answer(answer)
+
+
+def _earlier(question: str) -> str:
+    """An --after question, checked as QUESTION is (an empty one is one line naming --after)."""
+    from qa.answers.retrieve import check_question
+    from qa.errors import UsageError
+
+    try:
+        return check_question(question)
+    except UsageError as exc:
+        raise UsageError(f"--after: {exc}") from None
 
 
 def render_answer(answer: Any) -> None:
@@ -74,10 +109,12 @@ def render_answer(answer: Any) -> None:
     out = stdout_console()
     if answer.abstained:
         out.print(Text("Not found in the sources.", style="bold yellow"))  # no confidence: not a graded answer (--json keeps it)
+        _print_understood(out, answer)
         if answer.sources:
             out.print(Text("Closest excerpts:", style="bold"))
     else:
         out.print(Text.assemble(("Answer: ", "bold"), (printable(answer.text or ""), "bold green"), (f"   confidence {answer.confidence:.2f}", "dim")))
+        _print_understood(out, answer)
         if answer.conflicts:
             out.print(Text("Sources disagree:", style="bold red"))
             for cand in answer.conflicts:
@@ -93,3 +130,23 @@ def render_answer(answer: Any) -> None:
     for i, src in enumerate(answer.sources, start=1):
         header = Text.assemble((f"{i}. ", "bold"), where(src), (f"  retrieval #{src.rank}", "dim"))
         out.print(Panel(marked_sentence(src), title=header, title_align="left", expand=panel_expands(out)))
+
+
+def understood_lines(answer: Any) -> list[Any]:
+    """For a follow-up: "→ the question as it was read" and "using: the words taken from the
+    earlier turns" (they may be a document's words: made printable, in Text, never markup)."""
+    from rich.text import Text
+
+    from qa.safe_text import printable
+
+    if not answer.standalone_question:
+        return []
+    lines = [Text.assemble(("→ ", "dim"), (printable(answer.standalone_question), "italic"))]
+    if answer.context:
+        lines.append(Text.assemble(("using: ", "dim"), (printable(", ".join(answer.context)), "dim")))
+    return lines
+
+
+def _print_understood(out: Any, answer: Any) -> None:
+    for line in understood_lines(answer):
+        out.print(line)

@@ -3,6 +3,11 @@
 Rows are written and flushed as soon as their chunk is answered, in input order, so a crash
 or Ctrl+C loses nothing already done and `--resume` carries on from the ids already written.
 A bad row (an empty question, a broken JSON line) gets an `error` field; the batch goes on.
+
+Rows that share a "conversation" are one conversation (qa.conversation): each is answered
+after the rows before it, with their turns as context, and the n-th turns of different
+conversations are answered in one chunk. A resumed run rebuilds those earlier turns from
+the rows already written.
 """
 
 from __future__ import annotations
@@ -32,7 +37,15 @@ _n = plural
 INPUTS = (".txt", ".jsonl", ".csv")
 OUTPUTS = (".jsonl", ".csv")
 CSV_FIELDS = ("id", "question", "answer", "confidence", "abstained", "sentence", "location", "title", "date", "conflicts", "error")
+# the CSV columns when the questions hold conversations: the standalone question beside each
+# follow-up, a note for one that follows nothing, and the top passage, which --resume needs to
+# rebuild a conversation's earlier turns (files without conversations keep CSV_FIELDS)
+CONVERSATION_CSV_FIELDS = (
+    "id", "conversation", "question", "standalone_question", "context", "answer", "confidence", "abstained", "sentence",
+    "location", "title", "date", "conflicts", "error", "note", "passage_id",
+)
 CHUNK = 16  # questions embedded and answered together
+WINDOW = 8 * CHUNK  # rows looked ahead of the first unwritten one for a chunk (bounds what waits to be written)
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ class Row:
     question: str
     error: str | None = None  # the row could not be read: written with this error, not asked
     line: int = 0  # where the row stands in the input (line, or CSV row), for messages
+    conversation: str | None = None  # rows sharing one are answered in order, each after the others
 
 
 # --------------------------------------------------------------------------- input
@@ -122,7 +136,8 @@ def _jsonl_rows(text: str) -> Iterator[Row]:
         if not isinstance(question, str):
             yield Row(rid, "", f"line {n}: 'question' must be a string", n)
             continue
-        yield Row(rid, question, bad_id, n)
+        conversation, bad_conversation = conversation_id(obj.get("conversation"), n)
+        yield Row(rid, question, bad_id or bad_conversation, n, conversation)
 
 
 def row_id(value: Any, line: int) -> tuple[str, str | None]:
@@ -143,6 +158,26 @@ def row_id(value: Any, line: int) -> tuple[str, str | None]:
     return str(line), f"line {line}: 'id' must be a string or a number, not {kind}"
 
 
+def conversation_id(value: Any, line: int) -> tuple[str | None, str | None]:
+    """(the conversation a row belongs to, an error when the value cannot name one).
+
+    Missing, null or blank: the row stands alone. A string is kept as written; a number is
+    accepted and written as JSON writes it (so `1` and `"1"` are one conversation, as with
+    ids) because files made by scripts number their conversations, and a number has one
+    spelling. An object, a list or true/false names nothing — `true` does not say which
+    conversation — so the row is an error naming its line, written unanswered, and the rest
+    of the batch goes on.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return json.dumps(value), None
+    kind = {dict: "an object", list: "a list", bool: "true/false"}.get(type(value), type(value).__name__)
+    return None, f"line {line}: 'conversation' must be a string or a number, not {kind}"
+
+
 def _csv_rows(path: Path, text: str) -> list[Row]:
     # a StringIO, not splitlines(): a quoted field may hold a line break
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -153,8 +188,35 @@ def _csv_rows(path: Path, text: str) -> list[Row]:
     rows = []
     for n, rec in enumerate(reader, start=1):
         rid = (rec.get("id") or "").strip() or str(n)
-        rows.append(Row(rid, rec.get("question") or "", line=n))
+        conversation = (rec.get("conversation") or "").strip() or None
+        rows.append(Row(rid, rec.get("question") or "", line=n, conversation=conversation))
     return rows
+
+
+def leading_followups(rows: list[Row]) -> dict[str, str]:
+    """{row id: note} for each follow-up that opens its conversation ("When did she join?"
+    with no question before it): it is answered as it stands, and says that it follows nothing.
+
+    Decided from the file alone (the rows before it, not what was answered), so a resumed run
+    gives the same notes as a whole one.
+    """
+    from qa.answers.followup import depends_on_context
+    from qa.answers.retrieve import check_question
+    from qa.errors import QAError
+
+    asked: set[str] = set()  # conversations that already have a question that can be asked
+    notes: dict[str, str] = {}
+    for r in rows:
+        if r.conversation is None or r.error is not None:
+            continue
+        try:
+            question = check_question(r.question)
+        except QAError:
+            continue  # an empty row: an error of its own, no turn
+        if r.conversation not in asked and depends_on_context(question):
+            notes[r.id] = f"line {r.line}: follows nothing: the first question of conversation {r.conversation!r}; answered as it stands"
+        asked.add(r.conversation)
+    return notes
 
 
 # --------------------------------------------------------------------------- output
@@ -244,6 +306,76 @@ def _jsonl_end(data: bytes) -> int:
     return end if whole else start
 
 
+def written_answers(path: Path, keep: int) -> dict[str, dict[str, str | None]]:
+    """{id: what a conversation's next turn needs of the row} for the complete records of an
+    output file: the standalone question read, the answer (None when abstained), the document
+    of the top source and the error. --resume rebuilds a conversation's earlier turns from it."""
+    text = path.read_bytes()[:keep].decode("utf-8-sig", "replace")
+    out: dict[str, dict[str, str | None]] = {}
+    if path.suffix.lower() == ".jsonl":
+        for line in jsonl_lines(text):
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(rec, dict) or rec.get("id") is None:
+                continue
+            rid = str(rec["id"])
+            sources = rec.get("sources") or []
+            found = not rec.get("abstained") and bool(sources) and isinstance(sources[0], dict)
+            out[rid] = {
+                "standalone_question": rec.get("standalone_question"),
+                "answer": rec.get("answer") if found else None,
+                "passage_id": sources[0].get("passage_id") if found else None,
+                "error": rec.get("error"),
+            }
+        return out
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or []]
+    for rec in reader:
+        if rec.get("id") is None:
+            continue
+        found = rec.get("abstained") == "false"
+        out[str(rec["id"])] = {
+            "standalone_question": cell_text(rec.get("standalone_question") or "") or None,
+            "answer": cell_text(rec.get("answer") or "") if found else None,
+            "passage_id": (rec.get("passage_id") or None) if found else None,
+            "error": rec.get("error") or None,
+        }
+    return out
+
+
+def csv_header(path: Path) -> list[str] | None:
+    """The columns of an existing CSV output (None: no file or no header yet)."""
+    if not path.exists():
+        return None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return [f.strip().lower() for f in header] if header else None
+
+
+def output_fields(out: Path, rows: list[Row], resume: bool) -> tuple[str, ...]:
+    """The CSV columns to write: the conversation ones when any row has a conversation, else
+    today's; a resumed file keeps the columns it has (refused when they cannot hold the rows)."""
+    wanted = CONVERSATION_CSV_FIELDS if any(r.conversation is not None for r in rows) else CSV_FIELDS
+    if not resume or out.suffix.lower() != ".csv":
+        return wanted
+    have = csv_header(out)
+    if have is None:
+        return wanted
+    if tuple(have) == CONVERSATION_CSV_FIELDS:
+        return CONVERSATION_CSV_FIELDS
+    if wanted == CONVERSATION_CSV_FIELDS:
+        raise UsageError(
+            f"{out} has no 'conversation' columns, but the questions have conversations: --resume would lose their "
+            "standalone questions; choose another --out"
+        )
+    return CSV_FIELDS
+
+
 def check_out_path(questions: Path, out: Path, resume: bool = False) -> None:
     """Refuse an --out that would replace something (the questions, an earlier export, an
     index file) or cannot be a file, with what is wrong; --resume adds to an existing one."""
@@ -252,10 +384,15 @@ def check_out_path(questions: Path, out: Path, resume: bool = False) -> None:
     check_new_output(out, "--out", inputs=[("questions file", questions)], append=resume, resume_hint=", or --resume to carry on answering into it")
 
 
-def json_row(row: Row, answer: Any | None) -> dict[str, Any]:
+def json_row(row: Row, answer: Any | None, note: str | None = None) -> dict[str, Any]:
+    """The JSONL record: a row of a conversation also carries it and a `note` (else as always)."""
     if answer is None:
-        return {"id": row.id, "question": row.question, "answer": None, "abstained": None, "error": row.error}
-    return {"id": row.id, **answer.to_json()}
+        body = {"question": row.question, "answer": None, "abstained": None, "error": row.error}
+    else:
+        body = answer.to_json()
+    if row.conversation is None:
+        return {"id": row.id, **body}
+    return {"id": row.id, "conversation": row.conversation, **body, "note": note}
 
 
 _NUMBER = re.compile(r"[+-]?\d[\d,.]*%?")
@@ -271,19 +408,28 @@ def spreadsheet_safe(cell: str) -> str:
     return cell
 
 
-def csv_row(row: Row, answer: Any | None) -> dict[str, Any]:
-    """One CSV row; every cell but the id (which --resume matches as written) spreadsheet-safe."""
-    return {k: spreadsheet_safe(v) if isinstance(v, str) and k != "id" else v for k, v in _csv_cells(row, answer).items()}
+def csv_row(row: Row, answer: Any | None, fields: tuple[str, ...] = CSV_FIELDS, note: str | None = None) -> dict[str, Any]:
+    """One CSV row with `fields`; every cell but the id (which --resume matches as written) spreadsheet-safe."""
+    cells = _csv_cells(row, answer, note)
+    return {k: spreadsheet_safe(cells[k]) if isinstance(cells[k], str) and k != "id" else cells[k] for k in fields}
 
 
-def _csv_cells(row: Row, answer: Any | None) -> dict[str, Any]:
-    out: dict[str, Any] = {f: "" for f in CSV_FIELDS}
-    out.update(id=row.id, question=row.question)
+def cell_text(cell: str) -> str:
+    """The text a CSV cell was written from: the "'" spreadsheet_safe put before it taken off."""
+    return cell[1:] if cell.startswith("'") and spreadsheet_safe(cell[1:]) == cell else cell
+
+
+def _csv_cells(row: Row, answer: Any | None, note: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {f: "" for f in CONVERSATION_CSV_FIELDS}
+    out.update(id=row.id, question=row.question, conversation=row.conversation or "", note=note or "")
     if answer is None or answer.error:
         out["error"] = row.error if answer is None else answer.error
         return out
     top = answer.sources[0] if answer.sources and not answer.abstained else None
     out.update(
+        standalone_question=answer.standalone_question or answer.question,
+        context="; ".join(answer.context),
+        passage_id=top.passage.pid if top else "",
         answer="" if answer.text is None else answer.text,
         confidence=f"{answer.confidence:.4f}",
         abstained="true" if answer.abstained else "false",
@@ -299,9 +445,11 @@ def _csv_cells(row: Row, answer: Any | None) -> dict[str, Any]:
 class Writer:
     """Appends rows to the output, flushing each one (JSONL or CSV by extension)."""
 
-    def __init__(self, path: Path, append: bool, keep: int | None = None) -> None:
-        """`keep` (with append): the byte offset where the complete records end (resume_point); a torn tail beyond it is cut."""
+    def __init__(self, path: Path, append: bool, keep: int | None = None, fields: tuple[str, ...] = CSV_FIELDS) -> None:
+        """`keep` (with append): the byte offset where the complete records end (resume_point); a torn tail beyond it is cut.
+        `fields`: the CSV columns (CONVERSATION_CSV_FIELDS when the questions hold conversations)."""
         self.path = path
+        self.fields = fields
         self.csv = path.suffix.lower() == ".csv"
         newline = "" if self.csv else None
         if append and path.exists():
@@ -314,16 +462,16 @@ class Writer:
                 raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         else:
             self.fh = create_new(path, newline)
-        self._csv = csv.DictWriter(self.fh, fieldnames=CSV_FIELDS) if self.csv else None
+        self._csv = csv.DictWriter(self.fh, fieldnames=fields) if self.csv else None
         if self._csv is not None and self.fh.tell() == 0:
             self._csv.writeheader()
             self.fh.flush()
 
-    def write(self, row: Row, answer: Any | None) -> None:
+    def write(self, row: Row, answer: Any | None, note: str | None = None) -> None:
         if self._csv is not None:
-            self._csv.writerow(csv_row(row, answer))
+            self._csv.writerow(csv_row(row, answer, self.fields, note))
         else:
-            self.fh.write(json.dumps(json_row(row, answer), ensure_ascii=False) + "\n")
+            self.fh.write(json.dumps(json_row(row, answer, note), ensure_ascii=False) + "\n")
         self.fh.flush()
 
     def close(self) -> None:
@@ -355,14 +503,26 @@ def command(
 ) -> None:
     """Answer every question in QUESTIONS (.txt: one a line; .jsonl: objects with 'question'
     and optional 'id'; .csv: a 'question' column, optional 'id') into --out (.jsonl or .csv),
-    one row per question in input order."""
+    one row per question in input order.
+
+    Conversations: rows with the same 'conversation' (a JSONL field or a CSV column) are
+    answered in file order, each follow-up ("When did she join?") with the earlier rows of its
+    conversation as context; each row gives the question as it was understood
+    (standalone_question). In JSONL a conversation is a string, or a number (scripts number
+    their conversations; kept as JSON writes it, so 1 and "1" are one); an object, a list or
+    true/false is an error in that row. Rows without one stand alone, answered as before.
+    """
     check_out_path(questions, out, resume)
     rows, renamed = unique_ids(read_questions(questions))
     if renamed:
         more = f" and {len(renamed) - 1} more" if len(renamed) > 1 else ""
         notify(f"warning: {questions}: {_n(len(renamed), 'duplicate id')} renamed so each row is answered once ({renamed[0]}{more})")
+    fields = output_fields(out, rows, resume)
     skip, keep = resume_point(out) if resume else (set(), None)
     todo = [r for r in rows if r.id not in skip]
+    notes = leading_followups(rows)
+    _say_leading(questions, [notes[r.id] for r in todo if r.id in notes])
+    turns = done_turns(rows, skip, out, keep) if skip else {}
     if todo:
         from qa.answers.answer import reader
 
@@ -370,21 +530,20 @@ def command(
     engine = open_engine(corpus, index_dir)
     if todo:
         engine.warm_up()  # load the encoder before the clock starts: the rate is answering speed
-    writer = Writer(out, append=resume, keep=keep)
+    writer = Writer(out, append=resume, keep=keep, fields=fields)
     started = time.perf_counter()
     counts = {"answered": 0, "abstained": 0, "errors": 0}
+    options = {"k": k, "retriever": retriever, "min_score": min_score, "answers": answers}
     try:
         with _progress(len(todo)) as advance:
-            for a in range(0, len(todo), CHUNK):
-                chunk = todo[a : a + CHUNK]
-                for row, answer in zip(chunk, _answer_chunk(engine, chunk, k, retriever, min_score, answers), strict=True):
-                    writer.write(row, answer)
-                    if answer is None or answer.error:
-                        counts["errors"] += 1
-                    else:
-                        counts["answered"] += 1
-                        counts["abstained"] += int(answer.abstained)
-                advance(len(chunk))
+            for row, answer in answer_rows(engine, rows, skip, turns, options):
+                writer.write(row, answer, notes.get(row.id))
+                if answer is None or answer.error:
+                    counts["errors"] += 1
+                else:
+                    counts["answered"] += 1
+                    counts["abstained"] += int(answer.abstained)
+                advance(1)
     finally:
         writer.close()
     seconds = time.perf_counter() - started
@@ -404,8 +563,137 @@ def command(
         raise UsageError(f"no question of {questions} could be asked: every row is an error (see the 'error' field in {out})")
 
 
+def _say_leading(questions: Path, notes: list[str]) -> None:
+    """One warning line for the follow-ups that open their conversation (the first named)."""
+    if notes:
+        more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
+        notify(f"warning: {questions}: {notes[0]}{more}")
+
+
+def done_turns(rows: list[Row], done: set[str], out: Path, keep: int | None) -> dict[str, Any]:
+    """{row id: its Turn, or None} for the rows of conversations already written to `out`, so a
+    resumed run answers the next follow-ups with the turns before them (an error row has none)."""
+    from qa.answers.followup import Turn
+    from qa.answers.retrieve import check_question
+    from qa.conversation import doc_id_of
+    from qa.errors import QAError
+
+    wanted = [r for r in rows if r.conversation is not None and r.id in done]
+    if not wanted:
+        return {}
+    written = written_answers(out, keep if keep is not None else out.stat().st_size)
+    turns: dict[str, Any] = {}
+    for r in wanted:
+        rec = written.get(r.id)
+        try:
+            question = check_question(r.question)
+        except QAError:
+            question = None
+        if rec is None or rec["error"] or question is None:
+            turns[r.id] = None
+            continue
+        turns[r.id] = Turn(
+            question=question,
+            standalone=rec["standalone_question"] or question,
+            answer=rec["answer"],
+            doc_id=doc_id_of(rec["passage_id"]) if rec["passage_id"] else None,
+        )
+    return turns
+
+
+def answer_rows(engine: Any, rows: list[Row], done: set[str], turns: dict[str, Any], options: dict[str, Any]) -> Iterator[tuple[Row, Any]]:
+    """(row, answer) for each row not in `done`, in input order, answered a chunk at a time.
+
+    A chunk takes up to CHUNK rows from the first unwritten one on (within WINDOW rows): every
+    row standing alone, and of each conversation its next row — the one whose earlier rows are
+    all answered — so the n-th turns of different conversations are read together and a
+    follow-up is never read before the question it follows. `turns`: the turns of rows already
+    written (--resume). Without conversations the chunks are the consecutive rows, as always.
+    """
+    answered: dict[int, Any] = {}  # row position -> its answer (None: a row that could not be read)
+    turns = dict(turns)  # row id -> Turn or None, for the rows of conversations
+    positions: dict[str, list[int]] = {}  # conversation -> its rows' positions
+    for i, r in enumerate(rows):
+        if r.conversation is not None and r.error is None:
+            positions.setdefault(r.conversation, []).append(i)
+    histories: dict[str, list[Any]] = {c: [] for c in positions}
+    taken: dict[str, int] = dict.fromkeys(positions, 0)  # how many of a conversation's rows are in its history
+    front = 0
+    while front < len(rows):
+        if rows[front].id in done:
+            front += 1
+            continue
+        chunk = _next_chunk(rows, done, answered, front)
+        alone = [i for i in chunk if rows[i].error is None and rows[i].conversation is None]
+        talk = [i for i in chunk if rows[i].error is None and rows[i].conversation is not None]
+        for i in chunk:
+            if rows[i].error is not None:
+                answered[i] = None
+        for i, a in zip(alone, _answer_chunk(engine, [rows[i] for i in alone], **options), strict=True):
+            answered[i] = a
+        items = []
+        for i in talk:
+            c = rows[i].conversation
+            while positions[c][taken[c]] < i:  # every earlier row of c is answered: their turns, in order
+                t = turns.get(rows[positions[c][taken[c]]].id)
+                if t is not None:
+                    histories[c].append(t)
+                taken[c] += 1
+            items.append((rows[i].question, list(histories[c])))
+        for i, (a, t) in zip(talk, _answer_turns(engine, items, options), strict=True):
+            answered[i] = a
+            turns[rows[i].id] = t
+        while front < len(rows) and (rows[front].id in done or front in answered):
+            if rows[front].id not in done:
+                yield rows[front], answered.pop(front)
+            front += 1
+
+
+def _next_chunk(rows: list[Row], done: set[str], answered: dict[int, Any], front: int) -> list[int]:
+    """Positions of the rows to answer next (see answer_rows); always holds `front`."""
+    chunk: list[int] = []
+    waiting: set[str] = set()  # conversations with an unanswered row already seen
+    for i in range(front, min(len(rows), front + WINDOW)):
+        r = rows[i]
+        if r.id in done or i in answered:
+            continue
+        c = r.conversation if r.error is None else None
+        if c is not None and c in waiting:
+            continue
+        if c is not None:
+            waiting.add(c)
+        chunk.append(i)
+        if len(chunk) >= CHUNK:
+            break
+    return chunk
+
+
+def _answer_turns(engine: Any, items: list[tuple[str, list[Any]]], options: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """answer_turns for a chunk of conversation rows; a row that breaks it is answered alone, and
+    one that breaks alone gets an error (no turn), so the other rows still get answers."""
+    from qa.conversation import answer_turns
+    from qa.records import Answer
+
+    if not items:
+        return []
+    try:
+        return answer_turns(engine, items, **options)
+    except UsageError:
+        raise
+    except Exception:
+        got = []
+        for q, history in items:
+            try:
+                got.append(answer_turns(engine, [(q, history)], **options)[0])
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the batch
+                got.append((Answer(q, None, None, 0.0, True, (), error=f"{type(exc).__name__}: {exc}"), None))
+        return got
+
+
 def _answer_chunk(engine: Any, chunk: list[Row], k: int, retriever: str, min_score: float | None, answers: int) -> list[Any]:
     """Answers for a chunk (one embedding batch); rows that could not be read get None."""
+    if not chunk:
+        return []
     readable = [r for r in chunk if r.error is None]
     try:
         got = engine.ask_many([r.question for r in readable], k=k, retriever=retriever, min_score=min_score, answers=answers)

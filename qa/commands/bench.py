@@ -99,7 +99,14 @@ def render(r: dict[str, Any]) -> None:
     rd = lat.get("reader")
     if rd:
         t.add_row("reader alone", "", "", f"{rd['p50_ms']:.1f} ms", f"{rd['p95_ms']:.1f} ms")
+    fu = lat.get("followup")
+    if fu:
+        pl = fu["plain"]
+        t.add_row("hybrid follow-up (after 1 turn)", "", "", _num(fu["p50_ms"], "{:.1f} ms"), _num(fu["p95_ms"], "{:.1f} ms"))
+        t.add_row("  the same, asked standalone", "", "", _num(pl["p50_ms"], "{:.1f} ms"), _num(pl["p95_ms"], "{:.1f} ms"))
     out.print(t)
+    if lat.get("followup_extra_ms") is not None:
+        out.print(Text(f"Following the conversation adds {lat['followup_extra_ms']:+.1f} ms to the median ask (timed in turn with the standalone questions)."))
     if lat.get("reader_share") is not None:
         out.print(Text(f"The reader is {100 * lat['reader_share']:.0f} % of a hybrid answer's median time."))
 

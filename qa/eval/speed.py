@@ -290,7 +290,55 @@ def measure_latency(index: Any, encoder: Any, questions: Sequence[str], warmup: 
     out["reader"] = timed(lambda q: r.read(q, passages[q]))
     ask_p50, read_p50 = out["ask"]["hybrid"]["p50_ms"], out["reader"]["p50_ms"]
     out["reader_share"] = round(read_p50 / ask_p50, 3) if ask_p50 and read_p50 is not None else None
+    out["followup"] = measure_followups(index, encoder, questions, warmup)
+    fu_p50, plain_p50 = out["followup"]["p50_ms"], out["followup"]["plain"]["p50_ms"]
+    out["followup_extra_ms"] = round(fu_p50 - plain_p50, 3) if fu_p50 is not None and plain_p50 is not None else None
     return out
+
+
+# Follow-ups that point back to whatever was asked before (a pronoun, "that", a bare question
+# word): general, so any bench question can be the earlier turn.
+FOLLOWUPS = ("When did it happen?", "Where did that happen?", "Who did it?", "Why?", "How many were there?")
+
+
+def followup_pairs(questions: Sequence[str]) -> list[tuple[str, str]]:
+    """(earlier question, follow-up) for each question: the question, then a follow-up on it."""
+    return [(q, FOLLOWUPS[i % len(FOLLOWUPS)]) for i, q in enumerate(questions)]
+
+
+def measure_followups(index: Any, encoder: Any, questions: Sequence[str], warmup: int = 5) -> dict[str, Any]:
+    """hybrid ask p50/p95 of a follow-up asked after one earlier turn (qa.conversation; the earlier
+    turn untimed), and under `plain` the same question as it was understood asked on its own.
+
+    The two are timed in turn, question by question (their order alternating), so both see the
+    same load on a shared machine: the difference of their medians is what following the
+    conversation costs (reading the turns, the longer search text), not which questions were
+    harder or when the machine was busier. `read_as_followups`: the share taken as follow-ups.
+    """
+    from qa.answers.retrieve import Searcher
+    from qa.conversation import Conversation
+    from qa.engine import Engine
+
+    engine = Engine(index=index, searcher=Searcher(index, encoder=encoder))
+    times: dict[str, list[float]] = {"followup": [], "plain": []}
+    followed = 0
+    for n, (earlier, follow) in enumerate(followup_pairs(questions)):
+        conversation = Conversation(engine)
+        conversation.ask(earlier, k=5)
+        standalone = conversation.understand(follow).standalone
+        calls = {
+            "followup": lambda c=conversation, f=follow: c.ask(f, k=5),
+            "plain": lambda q=standalone: engine.ask(q, k=5),
+        }
+        for name in ("followup", "plain") if n % 2 == 0 else ("plain", "followup"):
+            started = time.perf_counter()
+            answer = calls[name]()
+            seconds = time.perf_counter() - started
+            if n >= warmup:
+                times[name].append(seconds)
+                followed += name == "followup" and answer.standalone_question is not None
+    measured = len(times["followup"])
+    return {**percentiles(times["followup"]), "plain": percentiles(times["plain"]), "read_as_followups": round(followed / measured, 3) if measured else None}
 
 
 def measure_cli(index_dir: Path, backend: str, question: str, repeats: int) -> dict[str, Any]:
@@ -555,6 +603,7 @@ TARGETS = {
     "cold_ask_seconds": 2.0,
     "ask_p50_ms": 50.0,
     "ask_p95_ms": 150.0,
+    "followup_extra_ms": 10.0,  # a follow-up's ask p50 minus its standalone question's, asked alone (issue 34)
     "warm_build_vs_encoding": 1.2,
     "encode_vs_bare": 0.9,
     "recall_at_10": 0.95,
@@ -578,6 +627,8 @@ def target_checks(result: dict[str, Any]) -> list[dict[str, Any]]:
     ask = (result.get("latency", {}).get("ask") or {}).get("hybrid")
     add("ask hybrid p50 ms", ask and ask["p50_ms"], TARGETS["ask_p50_ms"])
     add("ask hybrid p95 ms", ask and ask["p95_ms"], TARGETS["ask_p95_ms"])
+    if "followup_extra_ms" in result.get("latency", {}):
+        add("follow-up ask p50 − ask p50 ms", result["latency"]["followup_extra_ms"], TARGETS["followup_extra_ms"])
     idx = result.get("index", {})
     add("warm build / pure encoding", idx.get("warm_vs_pure_encoding"), TARGETS["warm_build_vs_encoding"])
     add("Encoder.encode / bare model", result.get("encoder", {}).get("encode_vs_bare"), TARGETS["encode_vs_bare"], True)
