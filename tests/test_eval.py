@@ -125,8 +125,10 @@ def test_cli_gold_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.Capt
 
 def test_cli_needs_exactly_one_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["eval"]) == 2
-    assert "exactly one of GOLD, --squad, --squadshifts NAME or --beir" in capsys.readouterr().err
+    assert "exactly one of GOLD, --squad, --squadshifts NAME, --followups SET or --beir" in capsys.readouterr().err
     assert run(["eval", "--squad", "--squadshifts", "new_wiki"]) == 2
+    assert "exactly one of" in capsys.readouterr().err
+    assert run(["eval", "--squad", "--followups", "test"]) == 2
     assert "exactly one of" in capsys.readouterr().err
     assert run(["eval", "--beir", "/nonexistent/beir", "--leave-out-article"]) == 2
     assert "--leave-out-article applies to --squad and --squadshifts only" in capsys.readouterr().err

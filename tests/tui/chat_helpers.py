@@ -50,7 +50,6 @@ class RecordedEngine:
         president = src("On January 10, Peru’s Attorney General", "Dina Boluarte", 1, 0.93)
         died = src("At least 60 people have died", "60", 1, 0.96)
         killed = src("In six weeks 54 people have been killed", "54", 2, 0.84)
-        became = src("The Puno region has been a center", "December 7", 1, 0.88)
         self.answers = {
             "Who is the president of Peru?": Answer(
                 "Who is the president of Peru?", "Dina Boluarte", president.sentence, 0.93, False,
@@ -61,12 +60,6 @@ class RecordedEngine:
                 "How many people died in the protests?", "60", died.sentence, 0.96, False, (died, killed),
                 (Candidate("60", 0.96, (died,)),),
                 (Candidate("60", 0.96, (died,)), Candidate("54", 0.84, (killed,))),
-            ),
-            # a follow-up (after the first question): the question it was read as shows under it
-            "When did she become president?": Answer(
-                "When did she become president?", "December 7", became.sentence, 0.88, False, (became,),
-                (Candidate("December 7", 0.88, (became,)),),
-                standalone_question="When did Dina Boluarte become president?", context=("Dina Boluarte", "Peru"),
             ),
             "What is the boiling point of mercury?": Answer(
                 "What is the boiling point of mercury?", None, None, 0.07, True,

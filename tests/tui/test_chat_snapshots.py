@@ -1,4 +1,7 @@
-"""SVG snapshots of the chat at 80×24: empty, loading, answered, conflict, not found, follow-up.
+"""SVG snapshots of the chat at 80×24: empty, loading, answered, conflict, not found.
+A follow-up's frame is not a snapshot: after two questions the SVG's element order varied
+with the tests run before it in one process (the same screen); tests/tui/test_chat_followup.py
+checks what it shows with Pilot instead.
 
 Regenerate with `pytest tests/tui/test_chat_snapshots.py --snapshot-update` and look at the
 report. The answered states use fixed answers over the real seeds index (RecordedEngine):
@@ -29,18 +32,6 @@ def _blocked(gate: threading.Event):
         raise RuntimeError("test over")
 
     return factory
-
-
-async def settled(pilot) -> None:
-    """Until the chat's scroll position holds for three frames: the turn is scrolled into view
-    after a refresh (call_after_refresh), which a fast machine can leave out of the frame."""
-    chat = pilot.app.query_one("Conversation")
-    seen: list[float] = []
-    for _ in range(100):
-        await pilot.pause(0.02)
-        seen.append(chat.scroll_y)
-        if len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]:
-            return
 
 
 def _asking(question: str):
@@ -80,20 +71,6 @@ def test_conflict(snap_compare, seeds_engine):
 @pytest.mark.slow
 def test_not_found(snap_compare, seeds_engine):
     assert snap_compare(recorded_app(seeds_engine), run_before=_asking("What is the boiling point of mercury?"))
-
-
-@pytest.mark.slow
-def test_follow_up(snap_compare, seeds_engine):
-    """Under a follow-up's answer: the question as it was read and the words from earlier turns."""
-
-    async def run_before(pilot):
-        await no_blink(pilot)
-        await ask(pilot, "Who is the president of Peru?")
-        await settled(pilot)
-        await ask(pilot, "When did she become president?")
-        await settled(pilot)
-
-    assert snap_compare(recorded_app(seeds_engine), run_before=run_before)
 
 
 def _status_reads(fragment: str):
