@@ -206,8 +206,9 @@ def test_follow_ups_are_made_from_consecutive_questions_of_a_paragraph() -> None
 def test_follow_up_quality_on_squad_test_articles_is_pinned() -> None:
     """The issue's target on the test split (reported, never tuned on): follow-ups asked in
     conversation find their passage within 0.10 of the same questions asked in full; a full
-    question keeps its answer when asked after another. Measured at stop 33 (sample 100, seed 0):
-    conversation hit@1 0.94 (alone 0.78, full 0.94), best-answer F1 63.2, unchanged 0.99."""
+    question keeps its answer when asked after another. Measured at stop 33 (sample 100, seed 0,
+    full-pass step-3,000 reader): conversation hit@1 0.94 (alone 0.80, full 0.94), best-answer F1
+    67.7 (full 70.2), unchanged 1.00 (round 10: F1 63.2, unchanged 0.99)."""
     from qa.eval.followups import load_followups, run_followups
     from qa.eval.public import open_bench_engine
 
@@ -216,5 +217,5 @@ def test_follow_up_quality_on_squad_test_articles_is_pinned() -> None:
     assert r["conversation"]["passage_hit@1"] >= r["full"]["passage_hit@1"] - 0.10
     assert r["conversation"]["passage_hit@1"] == pytest.approx(0.94, abs=0.03)
     assert r["conversation"]["passage_hit@1"] > r["alone"]["passage_hit@1"]
-    assert r["conversation"]["best_answer_f1"] == pytest.approx(63.24, abs=3.0)
+    assert r["conversation"]["best_answer_f1"] == pytest.approx(67.73, abs=3.0)
     assert r["full_unchanged"] >= 0.97
