@@ -16,6 +16,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("QA_HOME", str(ROOT / "index" / "test-home"))
 
 
+# Two staff notes for conversation tests (qa ask --after, qa batch conversations): who leads what,
+# and when each joined — a follow-up's "she"/"he" picks one of two people
+NORLAND_STAFF = {
+    "staff.txt": (
+        "Research at Norland Foods\n\n"
+        "Priya Raman is the head of research at Norland Foods. "
+        "Priya Raman joined the company in 2015, after ten years at a university laboratory in Bergen.\n"
+    ),
+    "sales.txt": (
+        "Sales at Norland Foods\n\n"
+        "Jonas Berg is the head of sales at Norland Foods. "
+        "Jonas Berg joined the company in 2019, after working for a shipping firm in Oslo.\n"
+    ),
+}
+
+
 # The public SQuAD dev files (qa.eval.squad_split) the pinned quality tests read.
 SQUAD_DEV_FILES = (
     "squad-dev-v1.1.paragraphs.jsonl",

@@ -7,20 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_corpus
+from conftest import NORLAND_STAFF, run_cli, write_corpus
 
-DOCS = {
-    "staff.txt": (
-        "Research at Norland Foods\n\n"
-        "Priya Raman is the head of research at Norland Foods. "
-        "Priya Raman joined the company in 2015, after ten years at a university laboratory in Bergen.\n"
-    ),
-    "sales.txt": (
-        "Sales at Norland Foods\n\n"
-        "Jonas Berg is the head of sales at Norland Foods. "
-        "Jonas Berg joined the company in 2019, after working for a shipping firm in Oslo.\n"
-    ),
-}
+DOCS = NORLAND_STAFF
 WHO = "Who is the head of research at Norland Foods?"
 WHEN = "When did she join the company?"
 

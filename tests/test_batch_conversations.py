@@ -10,21 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_corpus
+from conftest import NORLAND_STAFF, run_cli, write_corpus
 
 from qa.commands.batch import CONVERSATION_CSV_FIELDS, CSV_FIELDS, Row, answer_rows, leading_followups, read_questions
 
 DOCS = {
-    "staff.txt": (
-        "Research at Norland Foods\n\n"
-        "Priya Raman is the head of research at Norland Foods. "
-        "Priya Raman joined the company in 2015, after ten years at a university laboratory in Bergen.\n"
-    ),
-    "sales.txt": (
-        "Sales at Norland Foods\n\n"
-        "Jonas Berg is the head of sales at Norland Foods. "
-        "Jonas Berg joined the company in 2019, after working for a shipping firm in Oslo.\n"
-    ),
+    **NORLAND_STAFF,
     "misti.md": (
         "# The Misti volcano\n\n"
         "Misti is a stratovolcano near the city of Arequipa. Its summit stands 5,822 metres "
