@@ -56,6 +56,14 @@ def test_a_question_that_stands_alone_is_asked_as_it_is(question: str) -> None:
     assert (u.depends, u.standalone, u.search, u.context, u.prefer_doc) == (False, question, question, (), None)
 
 
+def test_a_pronoun_nothing_fills_is_left_to_the_search_words() -> None:
+    """After a turn that named nobody and found nothing, "he" cannot be filled in: the question is
+    read as typed (not glued to the earlier question's words) and searched with them."""
+    u = understand("Where is he from?", [turn("Who won the first round of the election?", None)])
+    assert u.depends and u.standalone == "Where is he from?"
+    assert "election" in u.search
+
+
 def test_the_first_question_never_depends() -> None:
     u = understand("When did she join?", [])
     assert not u.depends and u.standalone == u.search == "When did she join?"

@@ -345,7 +345,10 @@ def understand(question: str, turns: Sequence[Turn]) -> Understood:
             turn = candidate
             break
     elliptic = False
-    if not used:
+    points_back = any(t.casefold() in PRONOUNS | DEMONSTRATIVE for t in tokens(q))
+    if not used and not points_back:
+        # only a question word ("Why?") or an ellipsis ("And in 2019?"); a pronoun nothing could
+        # fill ("Where is he from?" after a turn that named nobody) is left as it is, to the search words
         rebuilt = _bare(q, turn) if not content_words(q) else _ellipsis(q, turn)
         if rebuilt is not None:
             standalone, elliptic = rebuilt, bool(content_words(q))
