@@ -64,6 +64,13 @@ def test_a_pronoun_nothing_fills_is_left_to_the_search_words() -> None:
     assert "election" in u.search
 
 
+def test_she_after_an_unanswered_who_question_is_not_a_name_it_held() -> None:
+    """"Who is the mayor of Lima?" found nothing: "she" is that unknown mayor, not Lima."""
+    u = understand("When did she take office?", [turn("Who is the mayor of Lima?", None)])
+    assert "Lima" not in u.standalone and u.standalone == "When did she take office?"
+    assert "mayor" in u.search and "Lima" in u.search
+
+
 def test_the_first_question_never_depends() -> None:
     u = understand("When did she join?", [])
     assert not u.depends and u.standalone == u.search == "When did she join?"

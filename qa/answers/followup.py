@@ -193,6 +193,8 @@ def _referent(pronoun: str, turn: Turn, strict: bool = False) -> str | None:
     if pronoun in PERSONAL:
         if answer and _personlike(answer) and asked in ("who", "which", "what"):
             return answer
+        if asked == "who":
+            return None  # "she" after "Who is the president of Peru?" is the president, whom nothing named
         people = [n for n in named if _personlike(n) and (len(n.split()) > 1 or not strict)]
         return people[0] if people else None
     if pronoun in PLURAL:
