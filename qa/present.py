@@ -164,15 +164,43 @@ def transcript_markdown(answers: Sequence[Answer], heading: str = "qa chat") -> 
     return "\n".join(out)
 
 
+def understood_parts(answer: Answer) -> tuple[str | None, tuple[str, ...]]:
+    """How a follow-up was read: (the question as read, when it differs from what was typed;
+    the words taken from earlier turns). (None, ()) for a question that stood alone."""
+    read = answer.standalone_question
+    if read is None:
+        return None, ()
+    if " ".join(read.split()) == " ".join(answer.question.split()):
+        read = None  # nothing was filled in: the typed question again says nothing new
+    return read, answer.context
+
+
+def understood_text(answer: Answer) -> Text | None:
+    """Under a follow-up's answer: "→ the question read" and "using: the words from earlier turns".
+
+    The user sees what the reader was asked, so a wrong guess at what "she" meant shows at once
+    (and a new topic starts afresh). None for a question that stood alone. The question and the
+    words come from the user and the documents: plain Text (never markup), made printable.
+    """
+    read, context = understood_parts(answer)
+    text = Text(style="dim")
+    if read is not None:
+        text.append(f"→ {printable(read)}", style="italic")
+    if context:
+        if text.plain:
+            text.append("\n")
+        text.append("using: " + ", ".join(printable(w) for w in context))
+    return text if text.plain else None
+
+
 def _understood_lines(a: Answer) -> list[str]:
-    """Under a follow-up's question, the question it was read as and the words from earlier
-    turns: the transcript says what was answered, not only what was typed."""
-    if a.standalone_question is None:
-        return []
-    parts = [f"→ {_md_line(a.standalone_question)}"]
-    if a.context:
-        parts.append(f"(using: {', '.join(_md_line(w) for w in a.context)})")
-    return [" ".join(parts), ""]
+    """Under a follow-up's question in the transcript, the same as `understood_text`: the
+    transcript says what was answered, not only what was typed."""
+    read, context = understood_parts(a)
+    parts = [f"→ {_md_line(read)}"] if read is not None else []
+    if context:
+        parts.append(f"(using: {', '.join(_md_line(w) for w in context)})")
+    return [" ".join(parts), ""] if parts else []
 
 
 def _md_line(text: str | None) -> str:

@@ -58,21 +58,20 @@ def test_an_empty_after_question_is_one_line(idx: Path, capsys, earlier: str) ->
     assert code == 2 and out == "" and err.count("\n") == 1 and "--after" in err and "empty" in err and "Traceback" not in err
 
 
-def test_understood_lines_keep_document_text_as_text() -> None:
+def test_understood_text_keeps_document_text_as_text() -> None:
     """Context words come from documents: markup and control characters are shown, never run."""
     from rich.console import Console
 
-    from qa.commands.ask import understood_lines
+    from qa.present import understood_text
     from qa.records import Answer
 
     a = Answer(WHEN, None, None, 0.0, True, (), standalone_question="When did [bold red]Eve[/] join?", context=("[link=x]Eve[/link]", "bad\x1b]0;t\x07"))
     console = Console(record=True, width=200, color_system=None)
-    for line in understood_lines(a):
-        console.print(line)
+    console.print(understood_text(a))
     text = console.export_text()
     assert "→ When did [bold red]Eve[/] join?" in text
     assert "using: [link=x]Eve[/link], bad␛]0;t␇" in text and "\x1b" not in text
-    assert understood_lines(Answer(WHEN, None, None, 0.0, True, ())) == []
+    assert understood_text(Answer(WHEN, None, None, 0.0, True, ())) is None
 
 
 def test_help_explains_after(capsys) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from qa.present import candidate_line, confidence_mark, location, marked_sentence  # one presentation, CLI and chat alike
+from qa.present import candidate_line, confidence_mark, location, marked_sentence, understood_text  # one presentation, CLI and chat alike
 from qa.records import Answer
 from qa.safe_text import printable
 
@@ -20,25 +20,6 @@ def answer_text(answer: Answer) -> Text:
         text.append("\n")
         text.append_text(understood)
     return text
-
-
-def understood_text(answer: Answer) -> Text | None:
-    """How a follow-up was read: "→ the question read" and "using: the words from earlier turns".
-
-    The user sees what the reader was asked, so a wrong guess at what "she" meant shows at once
-    (and Ctrl+N starts afresh). None for a question that stood alone. The question and the words
-    come from the user and the documents: plain Text (never markup), control characters escaped.
-    """
-    if answer.standalone_question is None:
-        return None
-    text = Text(style="dim")
-    if " ".join(answer.standalone_question.split()) != " ".join(answer.question.split()):
-        text.append(f"→ {printable(answer.standalone_question)}", style="italic")
-    if answer.context:
-        if text.plain:
-            text.append("\n")
-        text.append("using: " + ", ".join(printable(w) for w in answer.context))
-    return text if text.plain else None
 
 
 def _answer_body(answer: Answer) -> Text:

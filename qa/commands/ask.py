@@ -132,21 +132,10 @@ def render_answer(answer: Any) -> None:
         out.print(Panel(marked_sentence(src), title=header, title_align="left", expand=panel_expands(out)))
 
 
-def understood_lines(answer: Any) -> list[Any]:
-    """For a follow-up: "→ the question as it was read" and "using: the words taken from the
-    earlier turns" (they may be a document's words: made printable, in Text, never markup)."""
-    from rich.text import Text
-
-    from qa.safe_text import printable
-
-    if not answer.standalone_question:
-        return []
-    lines = [Text.assemble(("→ ", "dim"), (printable(answer.standalone_question), "italic"))]
-    if answer.context:
-        lines.append(Text.assemble(("using: ", "dim"), (printable(", ".join(answer.context)), "dim")))
-    return lines
-
-
 def _print_understood(out: Any, answer: Any) -> None:
-    for line in understood_lines(answer):
-        out.print(line)
+    """Under a follow-up's answer, how it was read (qa.present.understood_text, as the chat shows it)."""
+    from qa.present import understood_text
+
+    text = understood_text(answer)
+    if text is not None:
+        out.print(text)
