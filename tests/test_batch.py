@@ -153,3 +153,20 @@ def test_bad_output_suffix_and_missing_input_exit_2(tmp_path: Path, capsys) -> N
     assert code == 2 and ".jsonl or .csv" in err
     code, _, err = _run(["batch", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "a.jsonl")], capsys)
     assert code == 2 and "no such file" in err
+
+
+def test_a_question_that_breaks_its_chunk_costs_only_its_own_row() -> None:
+    """The chunk is asked again one question at a time: the one that breaks gets an error, the
+    others their answers; a row that could not be read stays None."""
+    from qa.commands.batch import Row, _answer_chunk
+
+    class Breaking:
+        def ask_many(self, questions, **_):  # type: ignore[no-untyped-def]
+            if "bad" in questions:
+                raise RuntimeError("boom")
+            return [f"answer to {q}" for q in questions]
+
+    rows = [Row("1", "ok"), Row("2", "", error="line 2: empty"), Row("3", "bad"), Row("4", "fine")]
+    got = _answer_chunk(Breaking(), rows, 5, "hybrid", None, 1)
+    assert got[0] == "answer to ok" and got[1] is None and got[3] == "answer to fine"
+    assert got[2].question == "bad" and got[2].error == "RuntimeError: boom" and got[2].abstained

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -668,49 +668,47 @@ def _next_chunk(rows: list[Row], done: set[str], answered: dict[int, Any], front
     return chunk
 
 
-def _answer_turns(engine: Any, items: list[tuple[str, list[Any]]], options: dict[str, Any]) -> list[tuple[Any, Any]]:
-    """answer_turns for a chunk of conversation rows; a row that breaks it is answered alone, and
-    one that breaks alone gets an error (no turn), so the other rows still get answers."""
-    from qa.conversation import answer_turns
-    from qa.records import Answer
-
+def _one_at_a_time_on_failure(batch: Callable[[list[Any]], list[Any]], items: list[Any], failed: Callable[[Any, Exception], Any]) -> list[Any]:
+    """`batch(items)`; when it breaks (a UsageError aside), each item alone, and one that breaks
+    alone gets `failed(item, error)` — so the item that broke a chunk does not cost the others."""
     if not items:
         return []
     try:
-        return answer_turns(engine, items, **options)
+        return batch(items)
     except UsageError:
         raise
     except Exception:
         got = []
-        for q, history in items:
+        for item in items:
             try:
-                got.append(answer_turns(engine, [(q, history)], **options)[0])
+                got.append(batch([item])[0])
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the batch
-                got.append((Answer(q, None, None, 0.0, True, (), error=f"{type(exc).__name__}: {exc}"), None))
+                got.append(failed(item, exc))
         return got
+
+
+def _error_answer(question: str, exc: Exception) -> Any:
+    from qa.records import Answer
+
+    return Answer(question, None, None, 0.0, True, (), error=f"{type(exc).__name__}: {exc}")
+
+
+def _answer_turns(engine: Any, items: list[tuple[str, list[Any]]], options: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """answer_turns for a chunk of conversation rows; a row that breaks gets an error and no turn."""
+    from qa.conversation import answer_turns
+
+    return _one_at_a_time_on_failure(lambda some: answer_turns(engine, some, **options), items, lambda item, exc: (_error_answer(item[0], exc), None))
 
 
 def _answer_chunk(engine: Any, chunk: list[Row], k: int, retriever: str, min_score: float | None, answers: int) -> list[Any]:
     """Answers for a chunk (one embedding batch); rows that could not be read get None."""
-    if not chunk:
-        return []
-    readable = [r for r in chunk if r.error is None]
-    try:
-        got = engine.ask_many([r.question for r in readable], k=k, retriever=retriever, min_score=min_score, answers=answers)
-    except UsageError:
-        raise
-    except Exception:
-        # isolate the question that broke the chunk; the others still get answers
-        got = []
-        for r in readable:
-            try:
-                got.append(engine.ask_many([r.question], k=k, retriever=retriever, min_score=min_score, answers=answers)[0])
-            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the batch
-                from qa.records import Answer
-
-                got.append(Answer(r.question, None, None, 0.0, True, (), error=f"{type(exc).__name__}: {exc}"))
-    it = iter(got)
-    return [None if r.error is not None else next(it) for r in chunk]
+    readable = [r.question for r in chunk if r.error is None]
+    got = iter(
+        _one_at_a_time_on_failure(
+            lambda some: engine.ask_many(some, k=k, retriever=retriever, min_score=min_score, answers=answers), readable, _error_answer
+        )
+    )
+    return [None if r.error is not None else next(got) for r in chunk]
 
 
 class _progress:
