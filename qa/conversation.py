@@ -48,43 +48,54 @@ def prefer(hits: list[Hit], doc_id: str | None) -> list[Hit]:
     return [dataclasses.replace(hits[i], rank=r) for r, i in enumerate(order, start=1)]
 
 
-def answer_turns(engine: Any, items: Sequence[tuple[str, Sequence[Turn]]], k: int = 5, retriever: str = "hybrid", **options: Any) -> list[tuple[Answer, Turn | None]]:
-    """Each (question, earlier turns) answered, all in one batch; with each answer the turn it makes
-    (None for a question that could not be asked: an empty one gets an Answer with `error`)."""
+def read_turns(engine: Any, items: Sequence[tuple[str, Sequence[Turn]]], k: int = 5, retriever: str = "hybrid", **options: Any) -> list[tuple[Answer, Turn | None, list[Hit]]]:
+    """Each (question, earlier turns) answered, all in one batch: the answer, the turn it makes
+    (None for a question that could not be asked: an empty one gets an Answer with `error`) and
+    the passages it was read from, in their ranking (what an evaluation scores retrieval on)."""
     from qa.answers.answer import answer_from_hits, check_options
     from qa.answers.retrieve import check_question
 
     check_options(**options)
-    out: list[tuple[Answer, Turn | None] | None] = [None] * len(items)
+    out: list[tuple[Answer, Turn | None, list[Hit]] | None] = [None] * len(items)
     ok: list[tuple[int, Understood]] = []
     for i, (q, turns) in enumerate(items):
         try:
             ok.append((i, understand(check_question(q), turns[-MAX_TURNS:])))
         except QAError as exc:
-            out[i] = (Answer(q, None, None, 0.0, True, (), error=str(exc)), None)
+            out[i] = (Answer(q, None, None, 0.0, True, (), error=str(exc)), None, [])
     if ok:
         hits_all = engine.search_many([u.search for _, u in ok], k=k, retriever=retriever)
         hits_all = [prefer(h, u.prefer_doc) for h, (_, u) in zip(hits_all, ok, strict=True)]
         answers = answer_from_hits([u.standalone for _, u in ok], hits_all, engine.locator, **options)
-        for (i, u), a in zip(ok, answers, strict=True):
+        for (i, u), a, hits in zip(ok, answers, hits_all, strict=True):
             a = dataclasses.replace(a, question=u.question, standalone_question=u.standalone if u.depends else None, context=u.context)
-            out[i] = (a, turn_of(u, a))
+            out[i] = (a, turn_of(u, a), hits)
     return [o for o in out if o is not None]
 
 
-def answer_conversations(engine: Any, conversations: Sequence[Sequence[str]], **options: Any) -> list[list[Answer]]:
-    """Each conversation's questions answered in order, each with its earlier turns; the n-th
-    questions of all conversations are read in one batch."""
+def answer_turns(engine: Any, items: Sequence[tuple[str, Sequence[Turn]]], **options: Any) -> list[tuple[Answer, Turn | None]]:
+    """`read_turns` without the passages: each answer with the turn it makes."""
+    return [(a, t) for a, t, _ in read_turns(engine, items, **options)]
+
+
+def read_conversations(engine: Any, conversations: Sequence[Sequence[str]], **options: Any) -> list[list[tuple[Answer, list[Hit]]]]:
+    """Each conversation's questions answered in order, each with its earlier turns (the n-th
+    questions of all conversations read in one batch); with each answer its passages."""
     histories: list[list[Turn]] = [[] for _ in conversations]
-    answers: list[list[Answer]] = [[] for _ in conversations]
+    replies: list[list[tuple[Answer, list[Hit]]]] = [[] for _ in conversations]
     for n in range(max((len(c) for c in conversations), default=0)):
         live = [i for i, c in enumerate(conversations) if n < len(c)]
-        done = answer_turns(engine, [(conversations[i][n], histories[i]) for i in live], **options)
-        for i, (answer, turn) in zip(live, done, strict=True):
-            answers[i].append(answer)
+        done = read_turns(engine, [(conversations[i][n], histories[i]) for i in live], **options)
+        for i, (answer, turn, hits) in zip(live, done, strict=True):
+            replies[i].append((answer, hits))
             if turn is not None:
                 histories[i].append(turn)
-    return answers
+    return replies
+
+
+def answer_conversations(engine: Any, conversations: Sequence[Sequence[str]], **options: Any) -> list[list[Answer]]:
+    """`read_conversations` without the passages."""
+    return [[a for a, _ in c] for c in read_conversations(engine, conversations, **options)]
 
 
 class Conversation:

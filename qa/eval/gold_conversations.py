@@ -14,9 +14,8 @@ Two measurements of issue 34's follow-up questions:
    as ONE long conversation and one by one: the share whose answer (text and abstention) is
    identical. A question that stands alone must not change because questions came before it.
 
-The passages a conversation searched are found again the way `answer_turns` finds them: the
-earlier turns replayed with the public `understand`/`turn_of`, the question's search words
-searched, equal scores ordered by `prefer`. Everything returned is plain data.
+The passages each turn was read from come with its answer (`qa.conversation.read_conversations`),
+so retrieval is scored on exactly what was read. Everything returned is plain data.
 """
 
 from __future__ import annotations
@@ -31,25 +30,6 @@ from qa.eval.gold import GoldItem, GoldSet, GoldTurn
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 K = 5  # passages read per question: what `qa ask` and answer_conversations read by default
 WAYS = ("conversation", "alone", "full")  # asked in its conversation, as typed alone, written out alone
-
-
-def conversation_hits(engine: Any, conversations: Sequence[Sequence[str]], answers: Sequence[Sequence[Any]], retriever: str, k: int = K) -> list[list[list[Any]]]:
-    """The passages each turn of each conversation was answered from (replayed, see the module docstring)."""
-    from qa.answers.followup import understand
-    from qa.answers.retrieve import check_question
-    from qa.conversation import MAX_TURNS, prefer, turn_of
-
-    found = []
-    for questions, given in zip(conversations, answers, strict=True):
-        turns: list[Any] = []
-        understood = []
-        for q, a in zip(questions, given, strict=True):
-            u = understand(check_question(q), turns[-MAX_TURNS:])
-            understood.append(u)
-            turns.append(turn_of(u, a))
-        hits = engine.search_many([u.search for u in understood], k=k, retriever=retriever)
-        found.append([prefer(h, u.prefer_doc) for h, u in zip(hits, understood, strict=True)])
-    return found
 
 
 def score_way(items: Sequence[GoldItem], hits: Sequence[Sequence[Any]], answers: Sequence[Any]) -> dict[str, Any]:
@@ -69,15 +49,14 @@ def score_way(items: Sequence[GoldItem], hits: Sequence[Sequence[Any]], answers:
 
 def followup_section(engine: Any, gold: GoldSet, retriever: str = "hybrid", progress: Progress | None = None) -> dict[str, Any]:
     """The follow-up turns of the gold set's conversations, asked the three ways (`WAYS`)."""
-    from qa.answers.answer import answer_questions
-    from qa.conversation import answer_conversations
+    from qa.answers.answer import answer_from_hits
+    from qa.answers.retrieve import check_question
+    from qa.conversation import read_conversations
 
     convs = gold.conversations()
-    questions = [[t.item.question for t in c] for c in convs]
-    given = answer_conversations(engine, questions, k=K, retriever=retriever)
-    searched = conversation_hits(engine, questions, given, retriever)
+    replies = read_conversations(engine, [[t.item.question for t in c] for c in convs], k=K, retriever=retriever)
     followups: list[GoldTurn] = [t for c in convs for t in c if t.followup]
-    in_conversation = [(h, a) for c, hs, ans in zip(convs, searched, given, strict=True) for t, h, a in zip(c, hs, ans, strict=True) if t.followup]
+    in_conversation = [(h, a) for c, rs in zip(convs, replies, strict=True) for t, (a, h) in zip(c, rs, strict=True) if t.followup]
     if progress:
         progress(f"{retriever}: conversations", 1, 3)
     items = [t.item for t in followups]
@@ -89,8 +68,9 @@ def followup_section(engine: Any, gold: GoldSet, retriever: str = "hybrid", prog
     }
     out["ways"]["conversation"]["read_as"] = [a.standalone_question for _, a in in_conversation]
     for step, (way, asked) in enumerate((("alone", [it.question for it in items]), ("full", [t.full for t in followups])), start=2):
-        hits = engine.search_many(asked, k=K, retriever=retriever)
-        out["ways"][way] = score_way(items, hits, answer_questions(engine, asked, k=K, retriever=retriever))
+        asked = [check_question(q) for q in asked]  # as answer_questions reads them
+        hits = engine.search_many(asked, k=K, retriever=retriever)  # searched once: scored, then read
+        out["ways"][way] = score_way(items, hits, answer_from_hits(asked, hits, engine.locator))
         if progress:
             progress(f"{retriever}: conversations", step, 3)
     return out
